@@ -1,0 +1,66 @@
+/*
+ * retrograd.h -- the public C API of retrograd's native kernels.
+ *
+ * Conventions (ARCHITECTURE.md):
+ *   - names are rg_<family>_<op>_<f32|f64>;
+ *   - arguments: outputs first, then const inputs, then sizes, then n_threads;
+ *   - gradients are named d<name>; the caller allocates every buffer;
+ *   - a backward kernel overwrites its outputs unless its name ends in _acc;
+ *   - kernels trust their arguments: the Cython layer validates every size first.
+ */
+#ifndef RETROGRAD_H
+#define RETROGRAD_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- runtime ------------------------------------------------------------- */
+int rg_openmp_enabled(void);        /* 1 when built with OpenMP */
+int rg_default_num_threads(void);   /* omp_get_max_threads() (honours OMP_NUM_THREADS), else 1 */
+int rg_simd_level(void);            /* RG_SIMD_* of the code paths this CPU runs */
+const char *rg_compiler(void);      /* compiler id and version used for the kernels */
+
+#define RG_SIMD_BASELINE 0          /* SSE2 (x86-64 baseline) or the target's default */
+#define RG_SIMD_AVX2_FMA 1
+
+/* ---- element-wise activations ---------------------------------------------
+ * One forward and one backward entry point per dtype; `kind` picks the function
+ * (RG_ACT_*), `a` and `b` are its hyper-parameters (see the table in
+ * activations.c).  Arrays are contiguous, n elements.
+ *   forward : y[i]  = f(x[i])
+ *   backward: dx[i] = dy[i] * f'(x[i]) computed from x and/or y (each kind reads
+ *             only the arrays it needs; the others may be NULL).
+ */
+enum rg_activation_kind {
+    RG_ACT_RELU = 0,
+    RG_ACT_LEAKY_RELU,      /* a = alpha */
+    RG_ACT_SIGMOID,
+    RG_ACT_TANH,
+    RG_ACT_SOFTSIGN,
+    RG_ACT_HARD_SIGMOID,
+    RG_ACT_HARD_TANH,       /* a = min_val, b = max_val */
+    RG_ACT_ELU,             /* a = alpha */
+    RG_ACT_SELU,
+    RG_ACT_GELU_ERF,
+    RG_ACT_GELU_TANH,
+    RG_ACT_GELU_SIGMOID,
+    RG_ACT_SWISH,           /* a = beta */
+    RG_ACT_COUNT
+};
+
+void rg_activation_forward_f32(float *y, const float *x, int64_t n,
+                               int kind, double a, double b, int n_threads);
+void rg_activation_forward_f64(double *y, const double *x, int64_t n,
+                               int kind, double a, double b, int n_threads);
+void rg_activation_backward_f32(float *dx, const float *dy, const float *x, const float *y,
+                                int64_t n, int kind, double a, double b, int n_threads);
+void rg_activation_backward_f64(double *dx, const double *dy, const double *x, const double *y,
+                                int64_t n, int kind, double a, double b, int n_threads);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RETROGRAD_H */

@@ -1,0 +1,81 @@
+/*
+ * runtime.c -- thread pool front-end (OpenMP), CPU feature detection and the
+ * build facts that retrograd.show_config() reports.
+ */
+#include "rg_internal.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef RG_COMPILER_ID
+#define RG_COMPILER_ID "unknown"
+#endif
+
+int rg_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int rg_default_num_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+int rg_cpu_has_avx2_fma(void)
+{
+#if RG_HAVE_AVX2_PATH
+    static int cached = -1;   /* benign race: every thread computes the same value */
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int rg_simd_level(void)
+{
+    return rg_cpu_has_avx2_fma() ? RG_SIMD_AVX2_FMA : RG_SIMD_BASELINE;
+}
+
+const char *rg_compiler(void) { return RG_COMPILER_ID; }
+
+int rg_threads_for(int64_t n, int64_t grain, int n_threads)
+{
+    int64_t t = grain > 0 ? n / grain : n;
+    if (t > n_threads) t = n_threads;
+    return t < 1 ? 1 : (int)t;
+}
+
+void rg_parallel_range(int64_t n, int64_t grain, int n_threads, rg_range_fn fn, void *ctx)
+{
+    int nt = rg_threads_for(n, grain, n_threads);
+    if (n <= 0) return;
+    if (nt <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        /* blocks of whole 16-element groups so SIMD loops keep aligned bodies */
+        int64_t groups = (n + 15) / 16;
+        int64_t begin = (groups * t / T) * 16, end = (groups * (t + 1) / T) * 16;
+        if (end > n) end = n;
+        if (begin < end) fn(ctx, begin, end);
+    }
+#else
+    fn(ctx, 0, n);
+#endif
+}

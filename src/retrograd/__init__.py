@@ -1,0 +1,13 @@
+"""retrograd: deep learning for multicore CPUs.
+
+Two backends give the same numbers: "numpy", the readable reference, and
+"native", C99 + OpenMP kernels.  See API.md for the contract.
+"""
+__version__ = "0.1.0"
+
+from ._config import (native_available, set_backend, get_backend, use_backend,
+                      set_num_threads, get_num_threads, show_config)
+from . import layers
+
+__all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
+           "get_num_threads", "show_config", "layers", "__version__"]

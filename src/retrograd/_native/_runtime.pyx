@@ -1,0 +1,23 @@
+"""Build and CPU facts of the native kernels (for retrograd.show_config)."""
+from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_simd_level, rg_compiler,
+                      RG_SIMD_AVX2_FMA)
+
+
+def openmp_enabled():
+    """True when the kernels were compiled with OpenMP."""
+    return bool(rg_openmp_enabled())
+
+
+def default_num_threads():
+    """OpenMP's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
+    return rg_default_num_threads()
+
+
+def simd_level():
+    """The SIMD code path this CPU runs: 'avx2+fma' or 'baseline'."""
+    return "avx2+fma" if rg_simd_level() == RG_SIMD_AVX2_FMA else "baseline"
+
+
+def compiler():
+    """Compiler id and version that built the kernels."""
+    return rg_compiler().decode()
