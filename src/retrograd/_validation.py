@@ -29,7 +29,7 @@ def as_float_array(x, owner, dtype, name="input"):
     cast; bool, integer, complex and object arrays are refused (TypeError)."""
     arr = np.asarray(x)
     if arr.dtype.kind != "f":
-        fail(owner, f"a floating-point {name}", f"dtype {arr.dtype}", TypeError)
+        fail(owner, f"a floating-point {name}", arr.dtype, TypeError)
     return arr.astype(dtype, copy=False)
 
 
@@ -39,11 +39,11 @@ def check_input(x, owner, dtype, ndim, last_dim=None, name="input", shape_text=N
     arr = as_float_array(x, owner, dtype, name)
     expected = shape_text or _shape_text(ndim, last_dim)
     if arr.ndim != ndim:
-        fail(owner, f"{name} of shape {expected}", f"shape {arr.shape}")
+        fail(owner, f"{name} of shape {expected}", arr.shape)
     if arr.shape[0] == 0:
-        fail(owner, f"a non-empty batch of shape {expected}", f"shape {arr.shape}")
+        fail(owner, f"a non-empty batch of shape {expected}", arr.shape)
     if last_dim is not None and arr.shape[-1] != last_dim:
-        fail(owner, f"{name} of shape {expected}", f"shape {arr.shape}")
+        fail(owner, f"{name} of shape {expected}", arr.shape)
     return arr
 
 
@@ -51,7 +51,7 @@ def check_same_shape(grad, reference, owner, name="gradient"):
     """A gradient must match the shape of the array it differentiates."""
     grad = np.asarray(grad)
     if grad.shape != reference.shape:
-        fail(owner, f"{name} of shape {reference.shape}", f"shape {grad.shape}")
+        fail(owner, f"{name} of shape {reference.shape}", grad.shape)
     return grad
 
 

@@ -47,7 +47,7 @@ class Layer:
         """The upstream gradient: output's shape, cast to the layer's dtype."""
         grad = check_same_shape(grad_output, output_like, self.name, "grad_output")
         if grad.dtype.kind != "f":
-            fail(self.name, "a floating-point grad_output", f"dtype {grad.dtype}", TypeError)
+            fail(self.name, "a floating-point grad_output", grad.dtype, TypeError)
         return grad.astype(self.dtype, copy=False)
 
     def _param_grads(self):
