@@ -60,6 +60,63 @@ void rg_activation_backward_f32(float *dx, const float *dy, const float *x, cons
 void rg_activation_backward_f64(double *dx, const double *dy, const double *x, const double *y,
                                 int64_t n, int kind, double a, double b, int n_threads);
 
+/* ---- activations with a per-element second input ------------------------
+ * x, y, dx, dy, slopes, noise: contiguous arrays of n elements.
+ *   rrelu      y = z if z > 0 else slopes[i] z;     dx = dy if z > 0 else slopes[i] dy
+ *   noisy_relu y = max(0, z + noise[i] sqrt(sigmoid(z)))   (its backward is relu's)
+ */
+void rg_rrelu_forward_f32(float *y, const float *x, const float *slopes, int64_t n, int n_threads);
+void rg_rrelu_forward_f64(double *y, const double *x, const double *slopes, int64_t n, int n_threads);
+void rg_rrelu_backward_f32(float *dx, const float *dy, const float *x, const float *slopes,
+                           int64_t n, int n_threads);
+void rg_rrelu_backward_f64(double *dx, const double *dy, const double *x, const double *slopes,
+                           int64_t n, int n_threads);
+void rg_noisy_relu_forward_f32(float *y, const float *x, const float *noise, int64_t n,
+                               int n_threads);
+void rg_noisy_relu_forward_f64(double *y, const double *x, const double *noise, int64_t n,
+                               int n_threads);
+
+/* ---- PReLU ------------------------------------------------------------------
+ * x, y, dx, dy viewed as (rows, channels) row-major; alpha, dalpha (channels,).
+ * A single shared slope is channels = 1 (rows = number of elements).
+ *   forward : y = z if z > 0 else alpha[c] z
+ *   backward: dx = dy if z > 0 else alpha[c] dy;
+ *             dalpha[c] = sum over rows of dy z where z <= 0 (double accumulation)
+ * work: n_threads * channels doubles (per-thread partial sums).
+ */
+void rg_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows,
+                          int64_t channels, int n_threads);
+void rg_prelu_forward_f64(double *y, const double *x, const double *alpha, int64_t rows,
+                          int64_t channels, int n_threads);
+void rg_prelu_backward_f32(float *dx, float *dalpha, const float *dy, const float *x,
+                           const float *alpha, double *work, int64_t rows, int64_t channels,
+                           int n_threads);
+void rg_prelu_backward_f64(double *dx, double *dalpha, const double *dy, const double *x,
+                           const double *alpha, double *work, int64_t rows, int64_t channels,
+                           int n_threads);
+
+/* ---- softmax along the last axis ----------------------------------------------
+ * x, y, dx, dy, logits, targets, grad: (rows, cols) row-major, cols >= 1.
+ *   forward : y[r, :] = e^{x[r, :] - m} / sum_c e^{x[r, c] - m},  m = max_c x[r, c]
+ *   backward: dx = y (dy - sum_c dy y)   (row-wise Jacobian-vector product)
+ *   cross_entropy: row_loss[r] = sum_c t[r, c] (lse_r - z[r, c]) with
+ *             lse_r = m + log sum_c e^{z[r, c] - m};  *loss = mean_r row_loss[r]
+ *             (summed in row order); grad = (softmax(z) - t) / rows.
+ * Rows run in parallel, each row on one thread, so results do not depend on
+ * the thread count.  Workspace: row_loss, rows doubles.
+ */
+void rg_softmax_forward_f32(float *y, const float *x, int64_t rows, int64_t cols, int n_threads);
+void rg_softmax_forward_f64(double *y, const double *x, int64_t rows, int64_t cols, int n_threads);
+void rg_softmax_backward_f32(float *dx, const float *dy, const float *y, int64_t rows,
+                             int64_t cols, int n_threads);
+void rg_softmax_backward_f64(double *dx, const double *dy, const double *y, int64_t rows,
+                             int64_t cols, int n_threads);
+void rg_softmax_cross_entropy_f32(float *grad, double *loss, double *row_loss, const float *logits,
+                                  const float *targets, int64_t rows, int64_t cols, int n_threads);
+void rg_softmax_cross_entropy_f64(double *grad, double *loss, double *row_loss,
+                                  const double *logits, const double *targets, int64_t rows,
+                                  int64_t cols, int n_threads);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,11 @@ __version__ = "0.1.0"
 from ._config import (native_available, set_backend, get_backend, use_backend,
                       set_num_threads, get_num_threads, show_config)
 from . import layers
+from . import losses
+from . import datasets, metrics, optimizers
+from .models import Sequential, load_model
+from ._gradcheck import gradcheck
 
 __all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
-           "get_num_threads", "show_config", "layers", "__version__"]
+           "get_num_threads", "show_config", "layers", "datasets", "metrics",
+           "optimizers", "Sequential", "load_model", "gradcheck", "__version__"]

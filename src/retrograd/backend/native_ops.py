@@ -7,7 +7,7 @@ outputs are allocated here and filled by C.
 import numpy as np
 
 from .._config import get_num_threads
-from .._native import _activations
+from .._native import _activations, _softmax
 
 # ---- dense ---------------------------------------------------------------------------------
 # The matrix products of a dense layer are already native code: NumPy hands them to its
@@ -23,10 +23,12 @@ _ACTIVATION_KINDS = {
     "hard_tanh": 6, "elu": 7, "selu": 8, "gelu_erf": 9, "gelu_tanh": 10, "gelu_sigmoid": 11,
     "swish": 12,
 }
+_RELU = _ACTIVATION_KINDS["relu"]
 
 
-def _flat(a):
-    return np.ascontiguousarray(a).reshape(-1)
+def _flat(a, dtype=None):
+    """A C-contiguous 1-D view of ``a`` (a copy only when a is not contiguous or not ``dtype``)."""
+    return np.ascontiguousarray(a, dtype=dtype).reshape(-1)
 
 
 def _activation_forward(kind, x, a=0.0, b=0.0):
@@ -39,7 +41,7 @@ def _activation_forward(kind, x, a=0.0, b=0.0):
 def _activation_backward(kind, dy, x, y, a=0.0, b=0.0):
     dy = np.ascontiguousarray(dy, dtype=x.dtype)
     dx = np.empty_like(dy)
-    _activations.backward(kind, dy.reshape(-1), _flat(x), _flat(y), dx.reshape(-1), a, b,
+    _activations.backward(kind, dy.reshape(-1), _flat(x), _flat(y, x.dtype), dx.reshape(-1), a, b,
                           get_num_threads())
     return dx
 
@@ -60,3 +62,109 @@ def _make_activation(name, kind):
 for _name, _kind in _ACTIVATION_KINDS.items():
     globals()[f"{_name}_forward"], globals()[f"{_name}_backward"] = _make_activation(_name, _kind)
 del _name, _kind
+
+
+# ---- activations with per-element or per-channel slopes -----------------------------------
+def _prelu_view(x, alpha):
+    """x as a C-contiguous (rows, channels) matrix: channels = alpha's length, which is 1
+    (one shared slope: every element is a row) or x.shape[-1]."""
+    p = alpha.shape[0] if alpha.ndim == 1 else -1
+    if p != 1 and (x.ndim == 0 or x.shape[-1] != p):
+        last = x.shape[-1] if x.ndim else 1
+        raise ValueError(f"prelu kernel: expected alpha of shape (1,) or ({last},), "
+                         f"got shape {alpha.shape}")
+    return np.ascontiguousarray(x).reshape(-1, p)
+
+
+def prelu_forward(x, alpha):
+    """Native PReLU forward (C kernel rg_prelu_forward): y = z if z > 0 else alpha_c z."""
+    alpha = np.ascontiguousarray(alpha, dtype=x.dtype)
+    x2 = _prelu_view(x, alpha)
+    y = np.empty_like(x2)
+    _activations.prelu_forward(x2, alpha, y, get_num_threads())
+    return y.reshape(np.shape(x))
+
+
+def prelu_backward(dy, x, alpha):
+    """Native PReLU backward (C kernel rg_prelu_backward) -> (dx, dalpha); dalpha is
+    reduced per thread in double precision, then summed in thread order."""
+    alpha = np.ascontiguousarray(alpha, dtype=x.dtype)
+    x2 = _prelu_view(x, alpha)
+    dy2 = np.ascontiguousarray(dy, dtype=x.dtype).reshape(x2.shape)
+    dx = np.empty_like(x2)
+    dalpha = np.empty_like(alpha)
+    n_threads = get_num_threads()
+    work = np.empty((n_threads, alpha.shape[0]), dtype=np.float64)
+    _activations.prelu_backward(dy2, x2, alpha, dx, dalpha, work, n_threads)
+    return dx.reshape(np.shape(x)), dalpha
+
+
+def rrelu_forward(x, slopes):
+    """Native RReLU forward (C kernel rg_rrelu_forward): y = z if z > 0 else slope z."""
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _activations.rrelu_forward(x.reshape(-1), _flat(slopes, x.dtype), y.reshape(-1),
+                               get_num_threads())
+    return y
+
+
+def rrelu_backward(dy, x, slopes):
+    """Native RReLU backward (C kernel rg_rrelu_backward): dx = dy if z > 0 else slope dy."""
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    dx = np.empty_like(dy)
+    _activations.rrelu_backward(dy.reshape(-1), _flat(x), _flat(slopes, x.dtype), dx.reshape(-1),
+                                get_num_threads())
+    return dx
+
+
+def noisy_relu_forward(x, noise):
+    """Native NoisyReLU forward (C kernel rg_noisy_relu_forward):
+    y = max(0, z + noise sqrt(sigmoid(z)))."""
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _activations.noisy_relu_forward(x.reshape(-1), _flat(noise, x.dtype), y.reshape(-1),
+                                    get_num_threads())
+    return y
+
+
+def noisy_relu_backward(dy, x):
+    """Native NoisyReLU backward: the noise is a constant, so this is ReLU's backward
+    (C kernel rg_activation_backward, kind relu, which reads only x)."""
+    return _activation_backward(_RELU, dy, x, x)
+
+
+# ---- softmax -------------------------------------------------------------------------------
+def _rows(a, dtype=None):
+    """``a`` as a C-contiguous (rows, last axis) matrix."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
+
+
+def softmax_forward(x):
+    """Native softmax along the last axis (C kernel rg_softmax_forward, rows in parallel)."""
+    x2 = _rows(x)
+    y = np.empty_like(x2)
+    _softmax.forward(x2, y, get_num_threads())
+    return y.reshape(np.shape(x))
+
+
+def softmax_backward(dy, x, y):
+    """Native softmax backward y (dy - sum(dy y, last axis)) (C kernel rg_softmax_backward)."""
+    y2 = _rows(y, x.dtype)
+    dx = np.empty_like(y2)
+    _softmax.backward(_rows(dy, x.dtype), y2, dx, get_num_threads())
+    return dx.reshape(np.shape(x))
+
+
+def softmax_cross_entropy(logits, targets):
+    """Native fused softmax cross-entropy (C kernel rg_softmax_cross_entropy) ->
+    (mean loss as a Python float, grad = (softmax(logits) - targets) / N)."""
+    logits = np.ascontiguousarray(logits)
+    targets = np.ascontiguousarray(targets, dtype=logits.dtype)
+    if logits.ndim != 2 or targets.shape != logits.shape:
+        raise ValueError(f"softmax_cross_entropy: expected logits and targets of the same "
+                         f"shape (N, C), got {logits.shape} and {targets.shape}")
+    grad = np.empty_like(logits)
+    row_loss = np.empty(logits.shape[0], dtype=np.float64)
+    loss = _softmax.cross_entropy(logits, targets, grad, row_loss, get_num_threads())
+    return float(loss), grad

@@ -6,7 +6,12 @@ Every function here has a twin of the same name and signature in
     for element-wise activations (backward may use the input x, the output y or both);
   * inputs are never modified; outputs are new arrays of the input's dtype.
 """
+import functools
+import math
+
 import numpy as np
+
+from ._special import erfc
 
 
 # ---- dense ---------------------------------------------------------------------------------
@@ -21,6 +26,18 @@ def dense_backward(dy, x, weights):
 
 
 # ---- element-wise activations -------------------------------------------------------------
+def _underflow_is_exact(kernel):
+    """exp of a very negative argument rounds to 0 (or a subnormal number): that is the
+    correctly rounded result, not a failure, so these kernels do not report underflow even
+    under np.errstate(all="raise").  Overflow and invalid operations would still raise;
+    every argument of exp below is kept <= 0 so that none happens."""
+    @functools.wraps(kernel)
+    def quiet(*args):
+        with np.errstate(under="ignore"):
+            return kernel(*args)
+    return quiet
+
+
 def relu_forward(x):
     """s = max(0, z)."""
     return np.maximum(x, 0, dtype=x.dtype)
@@ -41,6 +58,7 @@ def leaky_relu_backward(dy, x, y, alpha):
     return np.where(x > 0, dy, dy * x.dtype.type(alpha))
 
 
+@_underflow_is_exact
 def sigmoid_forward(x):
     """s = 1 / (1 + e^-z), evaluated as e^z / (1 + e^z) for z < 0 so that no
     exponential overflows."""
@@ -51,3 +69,205 @@ def sigmoid_forward(x):
 def sigmoid_backward(dy, x, y):
     """ds/dz = s (1 - s)."""
     return dy * y * (1 - y)
+
+
+def tanh_forward(x):
+    """s = tanh z."""
+    return np.tanh(x)
+
+
+def tanh_backward(dy, x, y):
+    """ds/dz = 1 - s^2."""
+    return dy * (1 - y * y)
+
+
+def softsign_forward(x):
+    """s = z / (1 + |z|)."""
+    return x / (1 + np.abs(x))
+
+
+def softsign_backward(dy, x, y):
+    """ds/dz = 1 / (1 + |z|)^2."""
+    d = 1 + np.abs(x)
+    return dy / (d * d)
+
+
+def hard_sigmoid_forward(x):
+    """s = clip(z/6 + 1/2, 0, 1)."""
+    return np.clip(x / 6 + 0.5, 0, 1)
+
+
+def hard_sigmoid_backward(dy, x, y):
+    """ds/dz = 1/6 strictly inside -3 < z < 3, else 0."""
+    return np.where((x > -3) & (x < 3), dy / 6, 0).astype(x.dtype, copy=False)
+
+
+def hard_tanh_forward(x, min_val, max_val):
+    """s = clip(z, min_val, max_val)."""
+    return np.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
+
+
+def hard_tanh_backward(dy, x, y, min_val, max_val):
+    """ds/dz = 1 strictly inside min_val < z < max_val, else 0."""
+    inside = (x > x.dtype.type(min_val)) & (x < x.dtype.type(max_val))
+    return np.where(inside, dy, 0).astype(x.dtype, copy=False)
+
+
+@_underflow_is_exact
+def elu_forward(x, alpha):
+    """s = z if z > 0 else alpha (e^z - 1); expm1 keeps small |z| accurate, and its
+    argument is clipped to <= 0 because np.where evaluates both branches."""
+    return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+
+
+@_underflow_is_exact
+def elu_backward(dy, x, y, alpha):
+    """ds/dz = 1 if z > 0 else alpha e^z."""
+    return np.where(x > 0, dy, dy * (x.dtype.type(alpha) * np.exp(np.minimum(x, 0))))
+
+
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
+@_underflow_is_exact
+def selu_forward(x):
+    """s = lambda z if z > 0 else lambda alpha (e^z - 1)."""
+    neg = SELU_ALPHA * np.expm1(np.minimum(x, 0))
+    return (SELU_LAMBDA * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
+
+
+@_underflow_is_exact
+def selu_backward(dy, x, y):
+    """ds/dz = lambda if z > 0 else lambda alpha e^z."""
+    slope = np.where(x > 0, SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA * np.exp(np.minimum(x, 0)))
+    return (dy * slope).astype(x.dtype, copy=False)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_TANH_C = math.sqrt(2.0 / math.pi)
+_GELU_TANH_K = 0.044715
+_GELU_SIGMOID_K = 1.702
+
+
+@_underflow_is_exact
+def gelu_erf_forward(x):
+    """s = z Phi(z), Phi(z) = erfc(-z/sqrt 2) / 2 the standard normal CDF.  erfc rather
+    than 1 + erf(z/sqrt 2): no cancellation for negative z.  Evaluated in float64."""
+    z = x.astype(np.float64)
+    return (z * (0.5 * erfc(-z * _SQRT_HALF))).astype(x.dtype)
+
+
+@_underflow_is_exact
+def gelu_erf_backward(dy, x, y):
+    """ds/dz = Phi(z) + z phi(z), phi(z) = e^(-z^2/2) / sqrt(2 pi)."""
+    z = x.astype(np.float64)
+    slope = 0.5 * erfc(-z * _SQRT_HALF) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
+    return (dy * slope).astype(x.dtype)
+
+
+def gelu_tanh_forward(x):
+    """s = z/2 (1 + tanh u), u = sqrt(2/pi) (z + 0.044715 z^3)."""
+    t = np.tanh(_GELU_TANH_C * (x + _GELU_TANH_K * x * x * x))
+    return 0.5 * x * (1 + t)
+
+
+def gelu_tanh_backward(dy, x, y):
+    """ds/dz = (1 + tanh u)/2 + z/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 z^2)."""
+    x2 = x * x
+    t = np.tanh(_GELU_TANH_C * (x + _GELU_TANH_K * x2 * x))
+    du = _GELU_TANH_C * (1 + 3 * _GELU_TANH_K * x2)
+    return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+
+
+def gelu_sigmoid_forward(x):
+    """s = z sigmoid(1.702 z)."""
+    return x * sigmoid_forward(_GELU_SIGMOID_K * x)
+
+
+def gelu_sigmoid_backward(dy, x, y):
+    """ds/dz = sigma + 1.702 z sigma (1 - sigma), sigma = sigmoid(1.702 z)."""
+    sig = sigmoid_forward(_GELU_SIGMOID_K * x)
+    return dy * (sig + _GELU_SIGMOID_K * x * sig * (1 - sig))
+
+
+def swish_forward(x, beta):
+    """s = z sigmoid(beta z)."""
+    return x * sigmoid_forward(x * x.dtype.type(beta))
+
+
+def swish_backward(dy, x, y, beta):
+    """ds/dz = sigma + beta z sigma (1 - sigma), sigma = sigmoid(beta z)."""
+    beta = x.dtype.type(beta)
+    sig = sigmoid_forward(x * beta)
+    return dy * (sig + beta * x * sig * (1 - sig))
+
+
+# ---- activations with per-element or per-channel slopes -----------------------------------
+def prelu_forward(x, alpha):
+    """s = z if z > 0 else alpha_c z;  alpha (P,), P = 1 (shared) or P = x.shape[-1]
+    (one slope per channel of the last axis), so it broadcasts against x."""
+    return np.where(x > 0, x, alpha * x)
+
+
+def prelu_backward(dy, x, alpha):
+    """dx = dy if z > 0 else alpha_c dy;  dalpha_c = sum of dy z over the elements of
+    channel c with z <= 0 (all elements when P = 1)  ->  (dx, dalpha)."""
+    negative = x <= 0
+    dx = np.where(negative, alpha * dy, dy)
+    dalpha = np.where(negative, dy * x, 0).reshape(-1, alpha.shape[0]).sum(axis=0)
+    return dx, dalpha.astype(x.dtype, copy=False)
+
+
+def rrelu_forward(x, slopes):
+    """s = z if z > 0 else a z, with a = slopes (x's shape, drawn ~ U(lower, upper))."""
+    return np.where(x > 0, x, slopes * x)
+
+
+def rrelu_backward(dy, x, slopes):
+    """ds/dz = 1 if z > 0 else a."""
+    return np.where(x > 0, dy, slopes * dy)
+
+
+def noisy_relu_forward(x, noise):
+    """s = max(0, z + noise sqrt(sigmoid(z))), noise ~ N(0, 1) of x's shape: the
+    noise has variance sigmoid(z) (Nair & Hinton)."""
+    return np.maximum(x + noise * np.sqrt(sigmoid_forward(x)), 0).astype(x.dtype, copy=False)
+
+
+def noisy_relu_backward(dy, x):
+    """ds/dz = 1 where z > 0, else 0: the noise is treated as a constant."""
+    return np.where(x > 0, dy, 0).astype(x.dtype, copy=False)
+
+
+# ---- softmax -------------------------------------------------------------------------------
+@_underflow_is_exact
+def softmax_forward(x):
+    """s_i = e^(z_i - m) / sum_j e^(z_j - m) along the last axis, m = max_j z_j: every
+    exponent is <= 0, so nothing overflows."""
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(dy, x, y):
+    """Jacobian-vector product along the last axis: dz = s (dy - sum_j dy_j s_j)."""
+    return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
+
+
+@_underflow_is_exact
+def softmax_cross_entropy(logits, targets):
+    """Softmax followed by cross-entropy, fused.  logits, targets (N, C); targets are
+    probability rows (one-hot or soft).
+
+        log p = z - m - log sum_j e^(z_j - m)          (log-sum-exp, m = max_j z_j)
+        loss  = -(1/N) sum_n sum_c t_nc log p_nc       (a Python float)
+        dL/dz = (p - t) / N
+
+    -> (loss, grad of logits' shape and dtype)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    n = logits.shape[0]
+    loss = -float((targets * log_p).sum()) / n
+    grad = (np.exp(log_p) - targets) / n
+    return loss, grad.astype(logits.dtype, copy=False)

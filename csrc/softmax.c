@@ -1,0 +1,41 @@
+/*
+ * softmax.c -- softmax along the last axis, its backward, and the fused
+ * softmax cross-entropy.
+ *
+ *   softmax:        y_c = e^{z_c - m} / sum_k e^{z_k - m},  m = max_k z_k (no overflow:
+ *                   every exponent is <= 0 and the largest term is 1)
+ *   backward:       dx = y (dy - sum_k dy_k y_k)
+ *   cross-entropy:  L_r = sum_c t_c (lse - z_c),  lse = m + log sum_k e^{z_k - m};
+ *                   loss = mean_r L_r;  dL/dz = (softmax(z) - t) / rows
+ *
+ * Layout: every matrix is (rows, cols) row-major and contiguous.
+ * Threading: rows in parallel, one static contiguous block of rows per thread;
+ * a row is always reduced by one thread in one order, so results do not depend
+ * on the thread count.  Small problems (rows * cols < 2 * RG_GRAIN_TRANSCEND)
+ * stay on the calling thread.  Row sums are accumulated in double.
+ * Workspace: the cross-entropy's row_loss (rows doubles).
+ */
+#include "rg_internal.h"
+#include "rg_math.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Threads for a (rows, cols) problem: at most one per row. */
+static int rg_softmax_threads(int64_t rows, int64_t cols, int n_threads)
+{
+    int nt = rg_threads_for(rows * cols, RG_GRAIN_TRANSCEND, n_threads);
+    return nt > rows ? (int)rows : nt;
+}
+
+#define RG_T float
+#define RG_SFX f32
+#include "softmax_impl.h"
+#undef RG_T
+#undef RG_SFX
+
+#define RG_T double
+#define RG_SFX f64
+#include "softmax_impl.h"
+#undef RG_T
+#undef RG_SFX
