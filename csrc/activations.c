@@ -37,7 +37,6 @@
 #include <omp.h>
 #endif
 
-#define RG_SQRT1_2 0.70710678118654752440            /* 1/sqrt(2) */
 #define RG_INV_SQRT_2PI 0.39894228040143267794       /* 1/sqrt(2 pi) */
 #define RG_GELU_K 0.79788456080286535588             /* sqrt(2/pi) */
 #define RG_GELU_C 0.044715

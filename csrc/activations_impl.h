@@ -28,11 +28,9 @@
         dx[i] = (expr);                               \
     }
 
-/* Point functions shared by forward and backward.  The normal CDF is
- * Phi(z) = erfc(-z/sqrt2) / 2 (rg_ncdf): no cancellation in the negative tail,
- * unlike (1 + erf(z/sqrt2)) / 2. */
-#define rg_phi_f32 rg_ncdf_f32
-#define rg_phi_f64 rg_ncdf_f64
+/* Point functions shared by forward and backward.  rg_ncdf is the normal CDF
+ * Phi(z) = erfc(-z/sqrt2) / 2: no cancellation in the negative tail, unlike
+ * (1 + erf(z/sqrt2)) / 2. */
 
 /* The tanh-GELU argument u = k (z + c z^3) of a z clamped to [-10, 10]: beyond,
  * tanh(u) is +-1 to the last bit in float64 already, and the clamp keeps z^3
@@ -64,7 +62,7 @@ RG_INLINE RG_T RG_F(rg_gelu_erf_grad)(RG_T v)
 {
     const RG_T h = RG_C(0.5) * v * v;
     const RG_T dens = h < RG_C(RG_EXP_UNDERFLOW) ? RG_F(rg_exp)(-h) * RG_C(RG_INV_SQRT_2PI) : RG_C(0);
-    return RG_F(rg_phi)(v) + v * dens;
+    return RG_F(rg_ncdf)(v) + v * dens;
 }
 
 RG_INLINE void RG_CAT(RG_F(act_forward_chunk), _body)(RG_T *restrict y, const RG_T *restrict x, int64_t n,
@@ -86,7 +84,7 @@ RG_INLINE void RG_CAT(RG_F(act_forward_chunk), _body)(RG_T *restrict y, const RG
         RG_MAP(RG_C(RG_SELU_LAMBDA) * (v > 0 ? v : RG_C(RG_SELU_ALPHA) * RG_F(rg_expm1)(v)));
         break;
     }
-    case RG_ACT_GELU_ERF:     RG_MAP(v * RG_F(rg_phi)(v)); break;
+    case RG_ACT_GELU_ERF:     RG_MAP(v * RG_F(rg_ncdf)(v)); break;
     case RG_ACT_GELU_TANH: {
         RG_MAP(RG_C(0.5) * v * (RG_C(1) + RG_F(rg_tanh)(RG_F(rg_gelu_u)(RG_F(rg_gelu_clip)(v)))));
         break;

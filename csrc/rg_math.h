@@ -105,16 +105,16 @@ RG_INLINE float rg_tanh_f32(float x)
 
 RG_INLINE double rg_tanh_f64(double x) { return tanh(x); }
 
-/* erf and erfc for float32, two branch-free pieces (coefficients fitted to the
- * float64 functions by iteratively reweighted least squares on Chebyshev nodes):
+/* The pieces of erf and erfc for float32 (coefficients fitted to the float64
+ * functions by iteratively reweighted least squares on Chebyshev nodes):
  *   |x| < 0.921875:  erf(x) = x P(x^2), P of degree 6 (relative error < 1e-9
  *                    before rounding, so ~1 ulp, also near 0);
  *   otherwise:       erfc(|x|) = e^{-x^2} R(|x| - 2.5), R of degree 10 fitted to
  *                    erfc(x) e^{x^2} on [0.921875, 4] (relative error < 3e-7);
  *                    erf(|x|) = 1 - erfc(|x|) is then within ~1 ulp since
  *                    erfc <= 0.19 there.  Beyond |x| = 4 erf rounds to 1 in float32
- *                    and erfc is returned as 0 (an absolute error below 1.6e-8).
- * Both pieces are computed and one selected, which keeps loops branch-free. */
+ *                    and erfc is taken as 0 (an absolute error below 1.6e-8).
+ * Callers compute both pieces and select one, which keeps loops branch-free. */
 RG_INLINE float rg_erf_small_f32(float x)
 {
     float z = x * x;
@@ -144,31 +144,6 @@ RG_INLINE float rg_erfc_poly_f32(float u)
     return q * u + 2.108063681e-01f;
 }
 
-/* erfc(a) for a >= 0.921875 (any a >= 0 gives a finite value; 0 beyond 4). */
-RG_INLINE float rg_erfc_large_f32(float a)
-{
-    float c = a > 4.0f ? 4.0f : a;
-    float tail = rg_exp_f32(-c * c) * rg_erfc_poly_f32(c - 2.5f);
-    return a > 4.0f ? 0.0f : tail;
-}
-
-RG_INLINE float rg_erf_f32(float x)
-{
-    float a = fabsf(x);
-    float big = copysignf(1.0f - rg_erfc_large_f32(a), x);
-    return a < 0.921875f ? rg_erf_small_f32(x) : big;
-}
-
-/* erfc(x) = 1 - erf(x); for x < 0 it is 2 - erfc(|x|), for x > 0 the tail keeps
- * its relative accuracy down to erfc(4) = 1.5e-8. */
-RG_INLINE float rg_erfc_f32(float x)
-{
-    float a = fabsf(x);
-    float tail = rg_erfc_large_f32(a);
-    float big = x > 0 ? tail : 2.0f - tail;
-    return a < 0.921875f ? 1.0f - rg_erf_small_f32(x) : big;
-}
-
 /* The standard normal CDF Phi(z) = erfc(-z/sqrt2) / 2 for float32.  In the
  * tail the exponent -z^2/2 is formed from z itself, with the rounding error of
  * z*z recovered by Veltkamp/Dekker splitting (z = hi + lo, hi with 12 bits, so
@@ -190,8 +165,6 @@ RG_INLINE float rg_ncdf_f32(float z)
     return a < 0.921875f ? 0.5f + 0.5f * rg_erf_small_f32(u) : big;
 }
 
-RG_INLINE double rg_erf_f64(double x) { return erf(x); }
-RG_INLINE double rg_erfc_f64(double x) { return erfc(x); }
 RG_INLINE double rg_ncdf_f64(double z) { return 0.5 * erfc(-z * 0.70710678118654752440); }
 
 RG_INLINE float rg_sqrt_f32(float x) { return sqrtf(x); }

@@ -80,16 +80,18 @@ def test_exp_and_expm1_f32_within_2_ulp():
     assert ulps(native_ops.elu_backward(np.ones_like(x), x, x, 1.0), np.exp(xd)).max() <= 2
 
 
-def test_erf_f32_within_4_ulp_through_gelu():
-    # GELU(z) = z Phi(z) with Phi(z) = erfc(-z/sqrt 2)/2; the erfc tail is relative-accurate
-    # down to z = -4 sqrt 2, beyond which it is flushed to 0 (an absolute error < 1e-7)
+def test_normal_cdf_f32_through_gelu_erf():
+    # GELU(z) = z Phi(z), Phi(z) = erfc(-z/sqrt 2)/2 built from the float32 erf/erfc pieces.
+    # For z >= 0 (erf near 1) within 2 ulp; for z < 0 the relative error of the tail stays
+    # within 8 ulp down to z = -5.5; beyond -4 sqrt 2 the tail is flushed to 0 (< 1e-7 absolute).
     x = SWEEP[SWEEP != 0]
     xd = x.astype(np.float64)
     exact = xd * 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in xd])
-    got = native_ops.gelu_erf_forward(x)
-    accurate = xd > -5.5
-    assert ulps(got[accurate], exact[accurate]).max() <= 4
-    assert np.abs(got[~accurate] - exact[~accurate]).max() < 1e-7
+    err = ulps(native_ops.gelu_erf_forward(x), exact)
+    assert err[xd > 0].max() <= 2
+    assert err[(xd > -5.5) & (xd < 0)].max() <= 8
+    got = native_ops.gelu_erf_forward(x[xd <= -5.5])
+    assert np.abs(got - exact[xd <= -5.5]).max() < 1e-7
 
 
 # ---- agreement with the NumPy reference -----------------------------------------------------

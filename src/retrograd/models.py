@@ -315,6 +315,8 @@ class Sequential:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                    suffix=".tmp")
         try:
+            # mkstemp creates the file 0600; give it the mode a plain open() would.
+            os.chmod(tmp, 0o666 & ~_current_umask())
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
                 f.flush()
@@ -327,6 +329,12 @@ class Sequential:
 
     def __repr__(self):
         return f"Sequential({self.layers!r})"
+
+
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model(path):

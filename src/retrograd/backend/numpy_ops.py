@@ -4,14 +4,18 @@ Every function here has a twin of the same name and signature in
 ``native_ops``.  Conventions:
   * ``<f>_forward(x, *hyper) -> y`` and ``<f>_backward(dy, x, y, *hyper) -> dx``
     for element-wise activations (backward may use the input x, the output y or both);
-  * inputs are never modified; outputs are new arrays of the input's dtype.
+  * PReLU, RReLU and NoisyReLU take their slopes / noise as arrays (the layer owns
+    the parameter or the random draw); softmax works along the last axis;
+  * inputs are never modified; outputs are new arrays of the input's dtype;
+  * every function gives finite values without floating-point warnings for any
+    |z| up to 1000 (no exponential of a positive argument).
 """
 import functools
 import math
 
 import numpy as np
 
-from ._special import erfc
+from . import _special
 
 
 # ---- dense ---------------------------------------------------------------------------------
@@ -156,14 +160,14 @@ def gelu_erf_forward(x):
     """s = z Phi(z), Phi(z) = erfc(-z/sqrt 2) / 2 the standard normal CDF.  erfc rather
     than 1 + erf(z/sqrt 2): no cancellation for negative z.  Evaluated in float64."""
     z = x.astype(np.float64)
-    return (z * (0.5 * erfc(-z * _SQRT_HALF))).astype(x.dtype)
+    return (z * (0.5 * _special.erfc(-z * _SQRT_HALF))).astype(x.dtype)
 
 
 @_underflow_is_exact
 def gelu_erf_backward(dy, x, y):
     """ds/dz = Phi(z) + z phi(z), phi(z) = e^(-z^2/2) / sqrt(2 pi)."""
     z = x.astype(np.float64)
-    slope = 0.5 * erfc(-z * _SQRT_HALF) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
+    slope = 0.5 * _special.erfc(-z * _SQRT_HALF) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
     return (dy * slope).astype(x.dtype)
 
 

@@ -60,6 +60,8 @@ class Sigmoid(ElementwiseActivation):
 
     Evaluated without overflow for any finite z (e^-|z| only).
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> Sigmoid().forward(np.array([[0.0]]))
         array([[0.5]], dtype=float32)
@@ -70,6 +72,8 @@ class Sigmoid(ElementwiseActivation):
 
 class Tanh(ElementwiseActivation):
     """Hyperbolic tangent: s = tanh z = (e^z - e^-z) / (e^z + e^-z);  ds/dz = 1 - s^2.
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> Tanh().forward(np.array([[0.0, 100.0]]))
@@ -82,6 +86,8 @@ class Tanh(ElementwiseActivation):
 class Softsign(ElementwiseActivation):
     """s = z / (1 + |z|);  ds/dz = 1 / (1 + |z|)^2.
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> Softsign().forward(np.array([[-1.0, 3.0]]))
         array([[-0.5 ,  0.75]], dtype=float32)
@@ -93,6 +99,8 @@ class Softsign(ElementwiseActivation):
 class HardSigmoid(ElementwiseActivation):
     """Piecewise-linear sigmoid: s = clip(z/6 + 1/2, 0, 1);
     ds/dz = 1/6 for -3 < z < 3, else 0 (0 at the corners, as PyTorch).
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> HardSigmoid().forward(np.array([[-6.0, 0.0, 1.5]]))
@@ -108,6 +116,8 @@ class HardTanh(ElementwiseActivation):
     Args:
         min_val, max_val: the clipping range, finite with min_val < max_val.
         dtype: float32 (default) or float64.
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> HardTanh(min_val=-1.0, max_val=2.0).forward(np.array([[-3.0, 0.5, 3.0]]))
@@ -133,6 +143,8 @@ class HardTanh(ElementwiseActivation):
 class ReLU(ElementwiseActivation):
     """Rectified linear unit: s = max(0, z);  ds/dz = 1 if z > 0 else 0 (0 at z = 0).
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> ReLU().forward(np.array([[-1.0, 2.0]]))
         array([[0., 2.]], dtype=float32)
@@ -143,6 +155,8 @@ class ReLU(ElementwiseActivation):
 
 class LeakyReLU(ElementwiseActivation):
     """s = z if z > 0 else alpha z;  ds/dz = 1 if z > 0 else alpha (alpha at z = 0).
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> LeakyReLU(alpha=0.1).forward(np.array([[-1.0, 2.0]]))
@@ -229,6 +243,8 @@ class RReLU(ElementwiseActivation):
         seed: seed of the slope generator (same seed, same slopes).
         dtype: float32 (default) or float64.
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> layer = RReLU(lower=0.2, upper=0.2, seed=0)
         >>> layer.forward(np.array([[-1.0, 2.0]]))
@@ -276,6 +292,8 @@ class ELU(ElementwiseActivation):
     """Exponential linear unit: s = z if z > 0 else alpha (e^z - 1);
     ds/dz = 1 if z > 0 else alpha e^z (= s + alpha).
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> ELU(alpha=1.0).forward(np.array([[0.0, 2.0]]))
         array([[0., 2.]], dtype=float32)
@@ -300,6 +318,8 @@ class SELU(ElementwiseActivation):
         ds/dz = lambda if z > 0 else lambda alpha e^z
     with lambda = 1.0507009873554805 and alpha = 1.6732632423543772.
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> SELU().forward(np.array([[0.0, 1.0]])).round(4)
         array([[0.    , 1.0507]], dtype=float32)
@@ -318,6 +338,8 @@ class NoisyReLU(ElementwiseActivation):
     Args:
         seed: seed of the noise generator (same seed, same noise).
         dtype: float32 (default) or float64.
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> layer = NoisyReLU(seed=0); layer.training = False
@@ -362,6 +384,8 @@ class GELU(ElementwiseActivation):
     approximate="sigmoid": s = z sigma(1.702 z)
                            ds/dz = sigma + 1.702 z sigma (1 - sigma),  sigma = sigmoid(1.702 z)
 
+    Shapes: input (N, ...) -> output of the same shape.
+
     Example:
         >>> GELU().forward(np.array([[0.0, 1.0]])).round(4)
         array([[0.    , 0.8413]], dtype=float32)
@@ -381,6 +405,8 @@ class GELU(ElementwiseActivation):
 class Swish(ElementwiseActivation):
     """Swish (Ramachandran et al. 2017; SiLU when beta = 1): s = z sigma(beta z);
     ds/dz = sigma + beta z sigma (1 - sigma),  sigma = sigmoid(beta z).
+
+    Shapes: input (N, ...) -> output of the same shape.
 
     Example:
         >>> Swish(beta=1.0).forward(np.array([[0.0, 1.0]])).round(4)
