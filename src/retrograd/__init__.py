@@ -7,12 +7,10 @@ __version__ = "0.1.0"
 
 from ._config import (native_available, set_backend, get_backend, use_backend,
                       set_num_threads, get_num_threads, show_config)
-from . import layers
-from . import losses
-from . import datasets, metrics, optimizers
+from . import datasets, layers, losses, metrics, optimizers
 from .models import Sequential, load_model
 from ._gradcheck import gradcheck
 
 __all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
-           "get_num_threads", "show_config", "layers", "datasets", "metrics",
+           "get_num_threads", "show_config", "layers", "losses", "datasets", "metrics",
            "optimizers", "Sequential", "load_model", "gradcheck", "__version__"]
