@@ -4,28 +4,14 @@ import pytest
 
 import retrograd
 from retrograd.layers import Dense
+from conftest import BACKENDS, central_difference
 
-BACKENDS = ["numpy"] + (["native"] if retrograd.native_available() else [])
-
-
-def _numeric_grads(layer, x, upstream, eps=1e-6):
+def _numeric_grads(layer, x, upstream):
     """Central differences of sum(forward(x) * upstream) wrt x and each parameter."""
-    def loss():
+    def objective(_):
         return float(np.sum(layer.forward(x) * upstream))
 
-    def fd(arr):
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + eps
-            plus = loss()
-            arr[idx] = old - eps
-            minus = loss()
-            arr[idx] = old
-            g[idx] = (plus - minus) / (2 * eps)
-        return g
-
-    return fd(x), [fd(p) for p in layer.params]
+    return central_difference(objective, x), [central_difference(objective, p) for p in layer.params]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
