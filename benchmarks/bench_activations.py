@@ -151,6 +151,7 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=1 << 24, help="values per array")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--only", default="", help="comma-separated activation names")
     parser.add_argument("--quick", action="store_true", help="64K values, 2 repeats")
     args = parser.parse_args(argv)
     if args.quick:
@@ -179,7 +180,10 @@ def main(argv=None):
     before = retrograd.get_num_threads()
     torch_before = torch.get_num_threads() if torch else None
     try:
+        only = set(filter(None, args.only.split(",")))
         for name, hyper in ACTIVATIONS:
+            if only and name not in only:
+                continue
             xs, dys = (x.reshape(-1, SOFTMAX_COLS), dy.reshape(-1, SOFTMAX_COLS)) \
                 if name == "softmax" else (x, dy)
             numpy_ms = median_ms(ops_pass(numpy_ops, name, hyper, xs, dys),

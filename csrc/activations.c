@@ -37,7 +37,6 @@
 #include <omp.h>
 #endif
 
-#define RG_INV_SQRT_2PI 0.39894228040143267794       /* 1/sqrt(2 pi) */
 #define RG_GELU_K 0.79788456080286535588             /* sqrt(2/pi) */
 #define RG_GELU_C 0.044715
 #define RG_GELU_SIGMOID_K 1.702
@@ -47,20 +46,14 @@
 /* Operations of the kernels with a per-element second array. */
 enum { RG_AUX_RRELU_FWD, RG_AUX_RRELU_BWD, RG_AUX_NOISY_FWD };
 
-/* The normal density e^{-z^2/2} is flushed to 0 beyond h = z^2/2 = RG_EXP_UNDERFLOW:
- * for float32, where rg_exp_f32's clamp would otherwise leave a floor of 1e-38. */
 #define RG_T float
 #define RG_SFX f32
-#define RG_EXP_UNDERFLOW 87.0
 #include "activations_impl.h"
 #undef RG_T
 #undef RG_SFX
-#undef RG_EXP_UNDERFLOW
 
 #define RG_T double
 #define RG_SFX f64
-#define RG_EXP_UNDERFLOW HUGE_VAL   /* libm's exp underflows gracefully to 0 */
 #include "activations_impl.h"
 #undef RG_T
 #undef RG_SFX
-#undef RG_EXP_UNDERFLOW

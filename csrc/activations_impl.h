@@ -28,9 +28,14 @@
         dx[i] = (expr);                               \
     }
 
-/* Point functions shared by forward and backward.  rg_ncdf is the normal CDF
- * Phi(z) = erfc(-z/sqrt2) / 2: no cancellation in the negative tail, unlike
- * (1 + erf(z/sqrt2)) / 2. */
+/* Point functions shared by forward and backward.  rg_ncdf_pdf gives the normal
+ * CDF Phi(z) = erfc(-z/sqrt2) / 2 (no cancellation in the negative tail, unlike
+ * (1 + erf(z/sqrt2)) / 2) and the density. */
+RG_INLINE RG_T RG_F(rg_ncdf)(RG_T v)
+{
+    RG_T dens;
+    return RG_F(rg_ncdf_pdf)(v, &dens);
+}
 
 /* The tanh-GELU argument u = k (z + c z^3) of a z clamped to [-10, 10]: beyond,
  * tanh(u) is +-1 to the last bit in float64 already, and the clamp keeps z^3
@@ -55,14 +60,12 @@ RG_INLINE RG_T RG_F(rg_swish_grad)(RG_T v, RG_T b)
     return sg + b * v * sg * (RG_C(1) - sg);
 }
 
-/* ds/dz of erf-GELU: Phi(z) + z phi(z), phi the standard normal density.  The
- * density is flushed to 0 where e^{-z^2/2} underflows the dtype, so huge |z|
- * meets no clamped exponential. */
+/* ds/dz of erf-GELU: Phi(z) + z phi(z), phi the standard normal density. */
 RG_INLINE RG_T RG_F(rg_gelu_erf_grad)(RG_T v)
 {
-    const RG_T h = RG_C(0.5) * v * v;
-    const RG_T dens = h < RG_C(RG_EXP_UNDERFLOW) ? RG_F(rg_exp)(-h) * RG_C(RG_INV_SQRT_2PI) : RG_C(0);
-    return RG_F(rg_ncdf)(v) + v * dens;
+    RG_T dens;
+    const RG_T cdf = RG_F(rg_ncdf_pdf)(v, &dens);
+    return cdf + v * dens;
 }
 
 RG_INLINE void RG_CAT(RG_F(act_forward_chunk), _body)(RG_T *restrict y, const RG_T *restrict x, int64_t n,
@@ -124,10 +127,10 @@ RG_INLINE void RG_CAT(RG_F(act_backward_chunk), _body)(RG_T *restrict dx, const 
     }
 }
 
-RG_MULTIVERSION(RG_F(act_forward_chunk),
+RG_MULTIVERSION_WIDE(RG_F(act_forward_chunk),
                 (RG_T *restrict y, const RG_T *restrict x, int64_t n, int kind, RG_T a, RG_T b),
                 (y, x, n, kind, a, b))
-RG_MULTIVERSION(RG_F(act_backward_chunk),
+RG_MULTIVERSION_WIDE(RG_F(act_backward_chunk),
                 (RG_T *restrict dx, const RG_T *restrict dy, const RG_T *restrict x,
                  const RG_T *restrict y, int64_t n, int kind, RG_T a, RG_T b),
                 (dx, dy, x, y, n, kind, a, b))
@@ -199,7 +202,7 @@ RG_INLINE void RG_CAT(RG_F(aux_chunk), _body)(RG_T *restrict out, const RG_T *re
     }
 }
 
-RG_MULTIVERSION(RG_F(aux_chunk),
+RG_MULTIVERSION_WIDE(RG_F(aux_chunk),
                 (RG_T *restrict out, const RG_T *restrict u, const RG_T *restrict x,
                  const RG_T *restrict w, int64_t n, int op),
                 (out, u, x, w, n, op))

@@ -71,14 +71,14 @@ RG_INLINE void RG_CAT(RG_F(softmax_xent_rows), _body)(RG_T *restrict grad, doubl
     }
 }
 
-RG_MULTIVERSION(RG_F(softmax_forward_rows),
+RG_MULTIVERSION_WIDE(RG_F(softmax_forward_rows),
                 (RG_T *restrict y, const RG_T *restrict x, int64_t rows, int64_t cols),
                 (y, x, rows, cols))
-RG_MULTIVERSION(RG_F(softmax_backward_rows),
+RG_MULTIVERSION_WIDE(RG_F(softmax_backward_rows),
                 (RG_T *restrict dx, const RG_T *restrict dy, const RG_T *restrict y, int64_t rows,
                  int64_t cols),
                 (dx, dy, y, rows, cols))
-RG_MULTIVERSION(RG_F(softmax_xent_rows),
+RG_MULTIVERSION_WIDE(RG_F(softmax_xent_rows),
                 (RG_T *restrict grad, double *restrict row_loss, const RG_T *restrict z,
                  const RG_T *restrict t, int64_t rows, int64_t cols, double inv_n),
                 (grad, row_loss, z, t, rows, cols, inv_n))

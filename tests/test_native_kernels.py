@@ -7,7 +7,10 @@ thread count, read-only and non-contiguous inputs, odd sizes, huge inputs, and
 for the size checks of the Cython wrappers.
 """
 import math
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +308,12 @@ def test_wrappers_check_lengths():
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_benchmark_quick_smoke_run():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_activations.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--threads", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split()[0] for line in done.stdout.splitlines()[4:]]
+    assert rows == ELEMENTWISE + ["softmax"]

@@ -10,7 +10,8 @@ from ._config import (native_available, set_backend, get_backend, use_backend,
 from . import datasets, layers, losses, metrics, optimizers
 from .models import Sequential, load_model
 from ._gradcheck import gradcheck
+from . import minimize
 
 __all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
            "get_num_threads", "show_config", "layers", "losses", "datasets", "metrics",
-           "optimizers", "Sequential", "load_model", "gradcheck", "__version__"]
+           "optimizers", "minimize", "Sequential", "load_model", "gradcheck", "__version__"]

@@ -57,3 +57,80 @@ cdef extern from "retrograd.h" nogil:
     void rg_softmax_cross_entropy_f64(double *grad, double *loss, double *row_loss,
                                       const double *logits, const double *targets,
                                       int64_t rows, int64_t cols, int n_threads)
+
+
+cdef extern from "retrograd.h" nogil:
+    void rg_optim_sgd_f32(float *const *params, const float *const *grads, const int64_t *sizes,
+                          int64_t n_arrays, double lr, int n_threads)
+    void rg_optim_sgd_f64(double *const *params, const double *const *grads,
+                          const int64_t *sizes, int64_t n_arrays, double lr, int n_threads)
+    void rg_optim_momentum_f32(float *const *params, float *const *velocity,
+                               const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                               double lr, double momentum, int n_threads)
+    void rg_optim_momentum_f64(double *const *params, double *const *velocity,
+                               const double *const *grads, const int64_t *sizes,
+                               int64_t n_arrays, double lr, double momentum, int n_threads)
+    void rg_optim_nag_f32(float *const *params, float *const *velocity,
+                          const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                          double lr, double momentum, int n_threads)
+    void rg_optim_nag_f64(double *const *params, double *const *velocity,
+                          const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                          double lr, double momentum, int n_threads)
+    void rg_optim_adagrad_f32(float *const *params, float *const *accum,
+                              const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                              double lr, double eps, int n_threads)
+    void rg_optim_adagrad_f64(double *const *params, double *const *accum,
+                              const double *const *grads, const int64_t *sizes,
+                              int64_t n_arrays, double lr, double eps, int n_threads)
+    void rg_optim_rmsprop_f32(float *const *params, float *const *accum,
+                              const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                              double lr, double rho, double eps, int n_threads)
+    void rg_optim_rmsprop_f64(double *const *params, double *const *accum,
+                              const double *const *grads, const int64_t *sizes,
+                              int64_t n_arrays, double lr, double rho, double eps, int n_threads)
+    void rg_optim_adam_f32(float *const *params, float *const *m, float *const *v,
+                           const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                           double lr, double beta_1, double beta_2, double eps, double bc1,
+                           double bc2, int n_threads)
+    void rg_optim_adam_f64(double *const *params, double *const *m, double *const *v,
+                           const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                           double lr, double beta_1, double beta_2, double eps, double bc1,
+                           double bc2, int n_threads)
+    void rg_optim_adamax_f32(float *const *params, float *const *m, float *const *u,
+                             const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                             double lr_t, double beta_1, double beta_2, double eps,
+                             int n_threads)
+    void rg_optim_adamax_f64(double *const *params, double *const *m, double *const *u,
+                             const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                             double lr_t, double beta_1, double beta_2, double eps,
+                             int n_threads)
+    void rg_optim_nadam_f32(float *const *params, float *const *m, float *const *v,
+                            const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double coef_g, double coef_m, double beta_1, double beta_2,
+                            double bc2, double eps, int n_threads)
+    void rg_optim_nadam_f64(double *const *params, double *const *m, double *const *v,
+                            const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double coef_g, double coef_m, double beta_1, double beta_2,
+                            double bc2, double eps, int n_threads)
+    void rg_optim_adamw_f32(float *const *params, float *const *m, float *const *v,
+                            const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double lr, double beta_1, double beta_2, double eps,
+                            double weight_decay, double bc1, double bc2, int n_threads)
+    void rg_optim_adamw_f64(double *const *params, double *const *m, double *const *v,
+                            const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double lr, double beta_1, double beta_2, double eps,
+                            double weight_decay, double bc1, double bc2, int n_threads)
+    void rg_optim_radam_f32(float *const *params, float *const *m, float *const *v,
+                            const float *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double lr, double beta_1, double beta_2, double eps, double bc1,
+                            double bc2, double rect, int n_threads)
+    void rg_optim_radam_f64(double *const *params, double *const *m, double *const *v,
+                            const double *const *grads, const int64_t *sizes, int64_t n_arrays,
+                            double lr, double beta_1, double beta_2, double eps, double bc1,
+                            double bc2, double rect, int n_threads)
+    void rg_optim_lion_f32(float *const *params, float *const *m, const float *const *grads,
+                           const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
+                           double beta_2, double weight_decay, int n_threads)
+    void rg_optim_lion_f64(double *const *params, double *const *m, const double *const *grads,
+                           const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
+                           double beta_2, double weight_decay, int n_threads)

@@ -168,3 +168,93 @@ def softmax_cross_entropy(logits, targets):
     row_loss = np.empty(logits.shape[0], dtype=np.float64)
     loss = _softmax.cross_entropy(logits, targets, grad, row_loss, get_num_threads())
     return float(loss), grad
+
+
+# ---- optimizers ----------------------------------------------------------------------------
+# One C call updates a whole list of arrays (every parameter of a model of one dtype), so a
+# model of many small arrays costs one call and one parallel region.  params and state are
+# updated in place, so they must already be C-contiguous (layers and optimizers allocate them
+# so); grads are only read and may be any layout or float dtype (a contiguous copy in the
+# dtype of its parameter is made where needed).
+from .._native import _optimizers  # noqa: E402
+
+
+def _step_grads(owner, params, grads):
+    """grads as C-contiguous arrays of their parameter's dtype (the same objects where they
+    already are)."""
+    if len(grads) != len(params):
+        raise ValueError(f"{owner}: expected grads with {len(params)} arrays (one per param), "
+                         f"got {len(grads)!r}")
+    return [np.ascontiguousarray(g, dtype=getattr(p, "dtype", None)) for p, g in zip(params, grads)]
+
+
+def sgd_step(params, grads, lr):
+    """Native SGD step (C kernel rg_optim_sgd): p -= lr g."""
+    _optimizers.sgd(params, _step_grads("sgd_step", params, grads), lr, get_num_threads())
+
+
+def momentum_step(params, grads, velocity, lr, momentum):
+    """Native momentum step (C kernel rg_optim_momentum): v = mu v - lr g; p += v."""
+    _optimizers.momentum(params, _step_grads("momentum_step", params, grads), velocity, lr,
+                         momentum, get_num_threads())
+
+
+def nag_step(params, grads, velocity, lr, momentum):
+    """Native Nesterov step (C kernel rg_optim_nag): v = mu v - lr g; p += mu v - lr g."""
+    _optimizers.nag(params, _step_grads("nag_step", params, grads), velocity, lr, momentum,
+                    get_num_threads())
+
+
+def adagrad_step(params, grads, accum, lr, eps):
+    """Native AdaGrad step (C kernel rg_optim_adagrad): n += g^2; p -= lr g / (sqrt(n) + eps)."""
+    _optimizers.adagrad(params, _step_grads("adagrad_step", params, grads), accum, lr, eps,
+                        get_num_threads())
+
+
+def rmsprop_step(params, grads, accum, lr, rho, eps):
+    """Native RMSProp step (C kernel rg_optim_rmsprop):
+    n = rho n + (1 - rho) g^2; p -= lr g / (sqrt(n) + eps)."""
+    _optimizers.rmsprop(params, _step_grads("rmsprop_step", params, grads), accum, lr, rho, eps,
+                        get_num_threads())
+
+
+def adam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2):
+    """Native Adam step (C kernel rg_optim_adam): m = b1 m + (1 - b1) g;
+    v = b2 v + (1 - b2) g^2; p -= lr (m / bc1) / (sqrt(v / bc2) + eps)."""
+    _optimizers.adam(params, _step_grads("adam_step", params, grads), m, v, lr, beta_1, beta_2,
+                     eps, bc1, bc2, get_num_threads())
+
+
+def adamax_step(params, grads, m, u, lr_t, beta_1, beta_2, eps):
+    """Native AdaMax step (C kernel rg_optim_adamax): m = b1 m + (1 - b1) g;
+    u = max(b2 u, |g|); p -= lr_t m / (u + eps)."""
+    _optimizers.adamax(params, _step_grads("adamax_step", params, grads), m, u, lr_t, beta_1,
+                       beta_2, eps, get_num_threads())
+
+
+def nadam_step(params, grads, m, v, coef_g, coef_m, beta_1, beta_2, bc2, eps):
+    """Native Nadam step (C kernel rg_optim_nadam): m, v as Adam; d = sqrt(v / bc2) + eps;
+    p -= coef_g g / d + coef_m m / d."""
+    _optimizers.nadam(params, _step_grads("nadam_step", params, grads), m, v, coef_g, coef_m,
+                      beta_1, beta_2, bc2, eps, get_num_threads())
+
+
+def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2):
+    """Native AdamW step (C kernel rg_optim_adamw): m, v as Adam;
+    p -= lr ((m / bc1) / (sqrt(v / bc2) + eps) + wd p)."""
+    _optimizers.adamw(params, _step_grads("adamw_step", params, grads), m, v, lr, beta_1, beta_2,
+                      eps, weight_decay, bc1, bc2, get_num_threads())
+
+
+def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect):
+    """Native RAdam step (C kernel rg_optim_radam): m, v as Adam; if rect > 0
+    p -= lr rect (m / bc1) / (sqrt(v / bc2) + eps), else p -= lr m / bc1."""
+    _optimizers.radam(params, _step_grads("radam_step", params, grads), m, v, lr, beta_1, beta_2,
+                      eps, bc1, bc2, rect, get_num_threads())
+
+
+def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay):
+    """Native Lion step (C kernel rg_optim_lion): c = b1 m + (1 - b1) g;
+    p -= lr (sign(c) + wd p); m = b2 m + (1 - b2) g."""
+    _optimizers.lion(params, _step_grads("lion_step", params, grads), m, lr, beta_1, beta_2,
+                     weight_decay, get_num_threads())

@@ -275,3 +275,131 @@ def softmax_cross_entropy(logits, targets):
     loss = -float((targets * log_p).sum()) / n
     grad = (np.exp(log_p) - targets) / n
     return loss, grad.astype(logits.dtype, copy=False)
+
+
+# ---- optimizer updates ---------------------------------------------------------------------
+# Every argument named params, grads or after a state (velocity, accum, m, v, u) is a list of
+# arrays of one dtype, pairwise of the same shape: one call updates a whole model.  params and
+# state arrays are updated in place, grads are only read; the scalars (bias corrections...)
+# are Python floats the optimizer computes once per step.  Each loop body is the algorithm
+# box of the method, written with in-place NumPy operations so that a step allocates at most
+# one scratch array per parameter.
+def sgd_step(params, grads, lr):
+    """p <- p - lr g."""
+    for p, g in zip(params, grads):
+        p -= lr * g
+
+
+def momentum_step(params, grads, velocity, lr, momentum):
+    """v <- mu v - lr g;  p <- p + v."""
+    for p, g, v in zip(params, grads, velocity):
+        v *= momentum
+        v -= lr * g
+        p += v
+
+
+def nag_step(params, grads, velocity, lr, momentum):
+    """v <- mu v - lr g;  p <- p + mu v - lr g   (the look-ahead of Nesterov's
+    momentum, written at the current point as in Sutskever et al.)."""
+    for p, g, v in zip(params, grads, velocity):
+        v *= momentum
+        step = lr * g
+        v -= step
+        p -= step
+        p += momentum * v
+
+
+def adagrad_step(params, grads, accum, lr, eps):
+    """n <- n + g^2;  p <- p - lr g / (sqrt(n) + eps)."""
+    for p, g, n in zip(params, grads, accum):
+        n += g * g
+        denom = np.sqrt(n)
+        denom += eps
+        p -= lr * g / denom
+
+
+def rmsprop_step(params, grads, accum, lr, rho, eps):
+    """n <- rho n + (1 - rho) g^2;  p <- p - lr g / (sqrt(n) + eps)."""
+    for p, g, n in zip(params, grads, accum):
+        n *= rho
+        n += (1 - rho) * (g * g)
+        denom = np.sqrt(n)
+        denom += eps
+        p -= lr * g / denom
+
+
+def _moments(g, m, v, beta_1, beta_2):
+    """m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2, in place."""
+    m *= beta_1
+    m += (1 - beta_1) * g
+    v *= beta_2
+    v += (1 - beta_2) * (g * g)
+
+
+def adam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2):
+    """m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    p <- p - lr (m / bc1) / (sqrt(v / bc2) + eps),  bc1 = 1 - b1^t, bc2 = 1 - b2^t."""
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        _moments(g, m_, v_, beta_1, beta_2)
+        denom = np.sqrt(v_ / bc2)
+        denom += eps
+        p -= lr * (m_ / bc1) / denom
+
+
+def adamax_step(params, grads, m, u, lr_t, beta_1, beta_2, eps):
+    """m <- b1 m + (1 - b1) g;  u <- max(b2 u, |g|);  p <- p - lr_t m / (u + eps),
+    lr_t = lr / (1 - b1^t)."""
+    for p, g, m_, u_ in zip(params, grads, m, u):
+        m_ *= beta_1
+        m_ += (1 - beta_1) * g
+        u_ *= beta_2
+        np.maximum(u_, np.abs(g), out=u_)
+        p -= lr_t * m_ / (u_ + eps)
+
+
+def nadam_step(params, grads, m, v, coef_g, coef_m, beta_1, beta_2, bc2, eps):
+    """m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  d = sqrt(v / bc2) + eps;
+    p <- p - coef_g g / d - coef_m m / d, with coef_g = lr (1 - mu_t) / (1 - P_t) and
+    coef_m = lr mu_{t+1} / (1 - P_t mu_{t+1})  (torch.optim.NAdam's form)."""
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        _moments(g, m_, v_, beta_1, beta_2)
+        denom = np.sqrt(v_ / bc2)
+        denom += eps
+        p -= (coef_g * g + coef_m * m_) / denom
+
+
+def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2):
+    """Adam's moments, then p <- p - lr ((m / bc1) / (sqrt(v / bc2) + eps) + wd p):
+    the decay uses the parameter before this step and is not scaled by the
+    adaptive denominator (decoupled weight decay, Loshchilov & Hutter)."""
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        _moments(g, m_, v_, beta_1, beta_2)
+        denom = np.sqrt(v_ / bc2)
+        denom += eps
+        update = (m_ / bc1) / denom
+        update += weight_decay * p
+        p -= lr * update
+
+
+def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect):
+    """Adam's moments, then p <- p - lr rect (m / bc1) / (sqrt(v / bc2) + eps) when
+    rect > 0 (the variance of the adaptive rate is tractable), else the
+    un-adapted momentum step p <- p - lr m / bc1."""
+    for p, g, m_, v_ in zip(params, grads, m, v):
+        _moments(g, m_, v_, beta_1, beta_2)
+        if rect > 0:
+            denom = np.sqrt(v_ / bc2)
+            denom += eps
+            p -= (lr * rect) * (m_ / bc1) / denom
+        else:
+            p -= lr * (m_ / bc1)
+
+
+def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay):
+    """c = b1 m + (1 - b1) g;  p <- p - lr (sign(c) + wd p);  m <- b2 m + (1 - b2) g."""
+    for p, g, m_ in zip(params, grads, m):
+        update = np.sign(beta_1 * m_ + (1 - beta_1) * g)
+        update += weight_decay * p
+        p -= lr * update
+        m_ *= beta_2
+        m_ += (1 - beta_2) * g
