@@ -283,6 +283,19 @@ def test_one_kernel_call_per_dtype_group(monkeypatch):
     assert params[1][0].dtype == np.float32
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Lion"])
+def test_non_contiguous_parameters_are_updated_in_place(name, backend):
+    grads = _grad_sequence(5)
+    want = _run(ALL[name](), _params(), grads)
+    views = [[np.asfortranarray(p) for p in group] for group in _params()]
+    assert not views[0][0].flags.c_contiguous and not views[1][1].flags.c_contiguous
+    arrays = _flat(views)
+    _run(ALL[name](), views, grads)
+    for got, same, w in zip(_flat(views), arrays, _flat(want)):
+        assert got is same
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
 def test_a_vector_alone_can_be_minimised():
     x = np.array([3.0, -2.0])
     opt = Adam(0.1)
@@ -328,8 +341,9 @@ def test_a_schedule_sets_the_rate_of_each_step_from_t_minus_one(backend):
         before = x.copy()
         opt.step([[x]], [[np.ones(1)]])
         steps.append(float(before[0] - x[0]))
-    # warm-up 0, 0.05; then 0.1 * 0.5^(s/2) for s = 0, 1, 2
-    np.testing.assert_allclose(steps, [0.0, 0.05, 0.1, 0.1 * 0.5 ** 0.5, 0.05], rtol=1e-12)
+    # warm-up 0.1/3, 0.2/3; then 0.1 * 0.5^(s/2) for s = 0, 1, 2
+    np.testing.assert_allclose(steps, [0.1 / 3, 0.2 / 3, 0.1, 0.1 * 0.5 ** 0.5, 0.05],
+                               rtol=1e-12)
 
 
 # ---- validation ----------------------------------------------------------------------------

@@ -37,8 +37,9 @@ def test_cosine_decay_reaches_alpha_and_stays():
     StepDecay(0.4, step_size=2, gamma=0.5, warmup_steps=4),
     CosineDecay(0.4, decay_steps=4, warmup_steps=4),
 ], ids=["exponential", "step", "cosine"])
-def test_warm_up_climbs_linearly_from_zero_then_the_decay_starts(schedule):
-    assert [schedule(k) for k in range(5)] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4], rel=1e-15)
+def test_warm_up_climbs_linearly_then_the_decay_starts(schedule):
+    assert [schedule(k) for k in range(5)] == pytest.approx([0.08, 0.16, 0.24, 0.32, 0.4],
+                                                            rel=1e-15)
     # two steps after the warm-up each decay is at its own step 2, where all three halve
     assert schedule(6) == pytest.approx(0.2, rel=1e-15)
 

@@ -84,17 +84,24 @@ class Optimizer:
         flat_params = [p for p, _ in pairs]
         flat_grads = self._clip([g for _, g in pairs])
         if self.slots and not self.state:
-            self.state = {name: [[np.zeros_like(p) for p in group] for group in params]
+            # C order whatever the parameter's layout: native kernels update state in place.
+            self.state = {name: [[np.zeros(p.shape, p.dtype) for p in group] for group in params]
                           for name in self.slots}
         flat_state = [[s for group in self.state[name] for s in group] for name in self.slots]
         self.t += 1
         scalars = self._scalars(lr)
+        # A non-contiguous parameter (a transposed view...) is updated through a contiguous
+        # copy written back after the kernel, so both backends accept any layout.
+        work = [np.ascontiguousarray(p) for p in flat_params]
         by_dtype = {}
-        for k, p in enumerate(flat_params):
+        for k, p in enumerate(work):
             by_dtype.setdefault(p.dtype, []).append(k)
         for index in by_dtype.values():
-            kernel([flat_params[k] for k in index], [flat_grads[k] for k in index],
+            kernel([work[k] for k in index], [flat_grads[k] for k in index],
                    *[[arrays[k] for k in index] for arrays in flat_state], *scalars)
+        for p, w in zip(flat_params, work):
+            if w is not p:
+                np.copyto(p, w)
 
     def _kernel_name(self):
         if self.kernel is None:

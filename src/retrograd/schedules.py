@@ -7,10 +7,11 @@ update.  An optimizer given a schedule as ``learning_rate`` calls
 ``schedule(0)``.
 
 Every schedule takes ``warmup_steps`` (default 0): for step < warmup_steps the
-rate climbs linearly from 0 to the initial rate,
+rate climbs linearly towards the initial rate,
 
-    lr(step) = initial_learning_rate * step / warmup_steps,
+    lr(step) = initial_learning_rate * (step + 1) / (warmup_steps + 1),
 
+(so the very first update already moves the weights, unlike a ramp from 0),
 and from then on the schedule's own decay runs on ``step - warmup_steps``, so
 the decay starts from the initial rate where the warm-up ends.
 
@@ -47,7 +48,7 @@ class LearningRateSchedule:
     def __call__(self, step):
         step = _check_count(step, self.name, "step")
         if step < self.warmup_steps:
-            return self.initial_learning_rate * step / self.warmup_steps
+            return self.initial_learning_rate * (step + 1) / (self.warmup_steps + 1)
         return self._decay(step - self.warmup_steps)
 
     def _decay(self, step):
@@ -79,7 +80,7 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: steps for one factor decay_rate, a positive integer.
         decay_rate: factor per decay_steps, a finite number > 0.
         staircase: floor step / decay_steps.
-        warmup_steps: linear warm-up from 0 first (see the module docstring).
+        warmup_steps: linear warm-up first (see the module docstring).
 
     Example:
         >>> schedule = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)
@@ -117,7 +118,7 @@ class StepDecay(LearningRateSchedule):
         initial_learning_rate: lr at step 0, > 0.
         step_size: steps between two drops, a positive integer.
         gamma: factor of each drop, a finite number > 0.
-        warmup_steps: linear warm-up from 0 first (see the module docstring).
+        warmup_steps: linear warm-up first (see the module docstring).
 
     Example:
         >>> schedule = StepDecay(0.1, step_size=1000, gamma=0.1)
@@ -152,7 +153,7 @@ class CosineDecay(LearningRateSchedule):
         initial_learning_rate: lr at step 0, > 0.
         decay_steps: length of the decay, a positive integer.
         alpha: final rate as a fraction of the initial one, in [0, 1].
-        warmup_steps: linear warm-up from 0 first (see the module docstring).
+        warmup_steps: linear warm-up first (see the module docstring).
 
     Example:
         >>> schedule = CosineDecay(1e-3, decay_steps=10_000, warmup_steps=500)

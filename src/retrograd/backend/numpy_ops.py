@@ -282,8 +282,8 @@ def softmax_cross_entropy(logits, targets):
 # arrays of one dtype, pairwise of the same shape: one call updates a whole model.  params and
 # state arrays are updated in place, grads are only read; the scalars (bias corrections...)
 # are Python floats the optimizer computes once per step.  Each loop body is the algorithm
-# box of the method, written with in-place NumPy operations so that a step allocates at most
-# one scratch array per parameter.
+# box of the method; params and state are updated with in-place operators, so only the
+# element-wise temporaries of the right-hand sides are allocated.
 def sgd_step(params, grads, lr):
     """p <- p - lr g."""
     for p, g in zip(params, grads):
