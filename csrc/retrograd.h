@@ -25,6 +25,7 @@ const char *rg_compiler(void);      /* compiler id and version used for the kern
 
 #define RG_SIMD_BASELINE 0          /* SSE2 (x86-64 baseline) or the target's default */
 #define RG_SIMD_AVX2_FMA 1
+#define RG_SIMD_AVX512   2          /* AVX-512 for the transcendental loops, AVX2+FMA elsewhere */
 
 /* ---- element-wise activations ---------------------------------------------
  * One forward and one backward entry point per dtype; `kind` picks the function
@@ -197,6 +198,27 @@ void rg_optim_lion_f32(float *const *params, float *const *m, const float *const
 void rg_optim_lion_f64(double *const *params, double *const *m, const double *const *grads,
                        const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
                        double beta_2, double weight_decay, int n_threads);
+
+/* ---- 2-D convolution (NHWC): im2col and col2im ---------------------------
+ * cols[(n, i, j), (p, q, c)] = xpad[n, i sh + p, j sw + q, c] for the output
+ * rows r = n OH + i in [row0, row0 + rows); x, dx (N, H, W, C); cols, dcols
+ * (rows OW, KH KW C).  col2im_acc adds dcols back onto dx (the adjoint of
+ * im2col).  The GEMMs between them are the caller's.  See conv.c.
+ */
+void rg_conv2d_im2col_f32(float *cols, const float *x, int64_t row0, int64_t rows, int64_t H,
+                          int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                          int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
+void rg_conv2d_im2col_f64(double *cols, const double *x, int64_t row0, int64_t rows, int64_t H,
+                          int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                          int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
+void rg_conv2d_col2im_acc_f32(float *dx, const float *dcols, int64_t row0, int64_t rows,
+                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                              int64_t OW, int n_threads);
+void rg_conv2d_col2im_acc_f64(double *dx, const double *dcols, int64_t row0, int64_t rows,
+                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                              int64_t OW, int n_threads);
 
 #ifdef __cplusplus
 }

@@ -18,42 +18,6 @@
 
 typedef union { float f; int32_t i; } rg_f32_bits;
 
-/* RG_MULTIVERSION_WIDE: RG_MULTIVERSION plus an AVX-512 clone with 512-bit
- * vectors, for the loops of transcendental functions.  Those are compute-bound
- * at 8 lanes (a float32 sigmoid is ~25 vector instructions per 8 values; two
- * threads would still be below the memory bandwidth), so 16 lanes make them
- * ~1.7x faster where the CPU has AVX-512 (the same per-element arithmetic, so
- * the same results).  Memory-bound loops gain nothing from it, so the rest of
- * the library keeps RG_MULTIVERSION.  GCC only: the
- * prefer-vector-width target option is what makes it use zmm registers. */
-#if RG_HAVE_AVX2_PATH && defined(__GNUC__) && !defined(__clang__)
-static inline int rg_cpu_has_avx512(void)
-{
-    static int cached = -1;   /* benign race: every thread computes the same value */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-    }
-    return cached;
-}
-#define RG_MULTIVERSION_WIDE(name, proto, args)                                    \
-    __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,"           \
-                          "prefer-vector-width=512")))                            \
-    static void RG_CAT(name, _avx512) proto { RG_CAT(name, _body) args; }          \
-    __attribute__((target("avx2,fma"))) static void RG_CAT(name, _avx2) proto {    \
-        RG_CAT(name, _body) args;                                                  \
-    }                                                                              \
-    static void RG_CAT(name, _base) proto { RG_CAT(name, _body) args; }            \
-    static void name proto {                                                       \
-        if (rg_cpu_has_avx512()) RG_CAT(name, _avx512) args;                       \
-        else if (rg_cpu_has_avx2_fma()) RG_CAT(name, _avx2) args;                  \
-        else RG_CAT(name, _base) args;                                             \
-    }
-#else
-#define RG_MULTIVERSION_WIDE(name, proto, args) RG_MULTIVERSION(name, proto, args)
-#endif
-
 /* exp(x) for float32, Cephes expf: x = k ln2 + r, |r| <= ln2/2,
  * exp(r) by a degree-7 minimax polynomial, 2^k assembled in the exponent bits.
  * Max error ~1 ulp; x is clamped to [-87.3, 88.7] (exp stays finite, normal). */

@@ -2,6 +2,8 @@
  * runtime.c -- thread pool front-end (OpenMP), CPU feature detection and the
  * build facts that retrograd.show_config() reports.
  */
+#include <stdlib.h>
+#include <string.h>
 #include "rg_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,13 +31,40 @@ int rg_default_num_threads(void)
 #endif
 }
 
+/* The highest code path allowed by RETROGRAD_SIMD ("baseline", "avx2"; unset or
+ * anything else: no cap).  It lets the tests run every path on one machine. */
+static int rg_simd_cap(void)
+{
+    const char *cap = getenv("RETROGRAD_SIMD");
+    if (cap && strcmp(cap, "baseline") == 0) return RG_SIMD_BASELINE;
+    if (cap && strcmp(cap, "avx2") == 0) return RG_SIMD_AVX2_FMA;
+    return RG_SIMD_AVX512;
+}
+
 int rg_cpu_has_avx2_fma(void)
 {
 #if RG_HAVE_AVX2_PATH
     static int cached = -1;   /* benign race: every thread computes the same value */
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                 rg_simd_cap() >= RG_SIMD_AVX2_FMA;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int rg_cpu_has_avx512(void)
+{
+#if RG_HAVE_AVX2_PATH
+    static int cached = -1;   /* benign race: every thread computes the same value */
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+                 rg_simd_cap() >= RG_SIMD_AVX512;
     }
     return cached;
 #else
@@ -45,6 +74,7 @@ int rg_cpu_has_avx2_fma(void)
 
 int rg_simd_level(void)
 {
+    if (RG_HAVE_AVX512_PATH && rg_cpu_has_avx512()) return RG_SIMD_AVX512;
     return rg_cpu_has_avx2_fma() ? RG_SIMD_AVX2_FMA : RG_SIMD_BASELINE;
 }
 

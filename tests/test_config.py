@@ -134,4 +134,4 @@ def test_show_config_reports_the_build(capsys):
     cfg = retrograd._config.config()
     if retrograd.native_available():
         assert cfg["openmp"] in (True, False)
-        assert cfg["simd"] in ("avx2+fma", "baseline")
+        assert cfg["simd"] in ("avx512", "avx2+fma", "baseline")

@@ -1,6 +1,6 @@
 """Build and CPU facts of the native kernels (for retrograd.show_config)."""
 from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_simd_level, rg_compiler,
-                      RG_SIMD_AVX2_FMA)
+                      RG_SIMD_AVX2_FMA, RG_SIMD_AVX512)
 
 
 def openmp_enabled():
@@ -14,8 +14,12 @@ def default_num_threads():
 
 
 def simd_level():
-    """The SIMD code path this CPU runs: 'avx2+fma' or 'baseline'."""
-    return "avx2+fma" if rg_simd_level() == RG_SIMD_AVX2_FMA else "baseline"
+    """The SIMD code paths this CPU runs: 'avx512' (transcendental loops; AVX2+FMA
+    elsewhere), 'avx2+fma' or 'baseline' (the x86-64 SSE2 build)."""
+    level = rg_simd_level()
+    if level == RG_SIMD_AVX512:
+        return "avx512"
+    return "avx2+fma" if level == RG_SIMD_AVX2_FMA else "baseline"
 
 
 def compiler():

@@ -7,6 +7,7 @@ cdef extern from "retrograd.h" nogil:
     int rg_simd_level()
     const char *rg_compiler()
     int RG_SIMD_AVX2_FMA
+    int RG_SIMD_AVX512
 
     int RG_ACT_COUNT
     void rg_activation_forward_f32(float *y, const float *x, int64_t n,
@@ -134,3 +135,21 @@ cdef extern from "retrograd.h" nogil:
     void rg_optim_lion_f64(double *const *params, double *const *m, const double *const *grads,
                            const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
                            double beta_2, double weight_decay, int n_threads)
+
+cdef extern from "retrograd.h" nogil:
+    void rg_conv2d_im2col_f32(float *cols, const float *x, int64_t row0, int64_t rows, int64_t H,
+                              int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh,
+                              int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW,
+                              int n_threads)
+    void rg_conv2d_im2col_f64(double *cols, const double *x, int64_t row0, int64_t rows,
+                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                              int64_t OW, int n_threads)
+    void rg_conv2d_col2im_acc_f32(float *dx, const float *dcols, int64_t row0, int64_t rows,
+                                  int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                                  int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                                  int64_t OW, int n_threads)
+    void rg_conv2d_col2im_acc_f64(double *dx, const double *dcols, int64_t row0, int64_t rows,
+                                  int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
+                                  int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                                  int64_t OW, int n_threads)
