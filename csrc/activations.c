@@ -46,14 +46,5 @@
 /* Operations of the kernels with a per-element second array. */
 enum { RG_AUX_RRELU_FWD, RG_AUX_RRELU_BWD, RG_AUX_NOISY_FWD };
 
-#define RG_T float
-#define RG_SFX f32
-#include "activations_impl.h"
-#undef RG_T
-#undef RG_SFX
-
-#define RG_T double
-#define RG_SFX f64
-#include "activations_impl.h"
-#undef RG_T
-#undef RG_SFX
+#define RG_TEMPLATE "activations_impl.h"
+#include "rg_instantiate.h"

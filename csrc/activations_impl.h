@@ -72,7 +72,7 @@ RG_INLINE void RG_CAT(RG_F(act_forward_chunk), _body)(RG_T *restrict y, const RG
                                                       int kind, RG_T a, RG_T b)
 {
     switch (kind) {
-    case RG_ACT_RELU:         RG_MAP(v > 0 ? v : RG_C(0)); break;
+    case RG_ACT_RELU:         RG_MAP(v < 0 ? RG_C(0) : v); break;   /* NaN passes through, as in NumPy */
     case RG_ACT_LEAKY_RELU:   RG_MAP(v > 0 ? v : a * v); break;
     case RG_ACT_SIGMOID:      RG_MAP(RG_F(rg_sigmoid)(v)); break;
     case RG_ACT_TANH:         RG_MAP(RG_F(rg_tanh)(v)); break;

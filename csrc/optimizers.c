@@ -54,14 +54,5 @@ enum {
      (kind) == RG_OPT_LION || (kind) == RG_OPT_RADAM_SGD                          \
          ? RG_GRAIN_CHEAP : RG_GRAIN_TRANSCEND)
 
-#define RG_T float
-#define RG_SFX f32
-#include "optimizers_impl.h"
-#undef RG_T
-#undef RG_SFX
-
-#define RG_T double
-#define RG_SFX f64
-#include "optimizers_impl.h"
-#undef RG_T
-#undef RG_SFX
+#define RG_TEMPLATE "optimizers_impl.h"
+#include "rg_instantiate.h"

@@ -199,26 +199,77 @@ void rg_optim_lion_f64(double *const *params, double *const *m, const double *co
                        const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
                        double beta_2, double weight_decay, int n_threads);
 
-/* ---- 2-D convolution (NHWC): im2col and col2im ---------------------------
- * cols[(n, i, j), (p, q, c)] = xpad[n, i sh + p, j sw + q, c] for the output
- * rows r = n OH + i in [row0, row0 + rows); x, dx (N, H, W, C); cols, dcols
- * (rows OW, KH KW C).  col2im_acc adds dcols back onto dx (the adjoint of
- * im2col).  The GEMMs between them are the caller's.  See conv.c.
+/* ---- 2-D convolution (NHWC) ---------------------------------------------------
+ * forward : y = b + sum_{c,p,q} xpad[n, i sh + p, j sw + q, c] K[f, c, p, q]
+ * backward: dx, dwm = cols^T dy, db = sum of dy (overwritten).
+ * x, dx (N, H, W, C); y, dy (N, OH, OW, F); wm, dwm (KH KW C, F) =
+ * kernels.transpose(2, 3, 1, 0); wmt (F, KH KW C) = kernels.transpose(0, 2, 3, 1);
+ * b, db (F,); work: rg_conv2d_workspace_size_<t>(C, KH, KW, F, n_threads)
+ * elements.  Padding pt on top, pl on the left; OH, OW >= 1.  See conv.c.
  */
-void rg_conv2d_im2col_f32(float *cols, const float *x, int64_t row0, int64_t rows, int64_t H,
-                          int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
-                          int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
-void rg_conv2d_im2col_f64(double *cols, const double *x, int64_t row0, int64_t rows, int64_t H,
-                          int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
-                          int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
-void rg_conv2d_col2im_acc_f32(float *dx, const float *dcols, int64_t row0, int64_t rows,
-                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
-                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
-                              int64_t OW, int n_threads);
-void rg_conv2d_col2im_acc_f64(double *dx, const double *dcols, int64_t row0, int64_t rows,
-                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
-                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
-                              int64_t OW, int n_threads);
+int64_t rg_conv2d_workspace_size_f32(int64_t C, int64_t KH, int64_t KW, int64_t F, int n_threads);
+int64_t rg_conv2d_workspace_size_f64(int64_t C, int64_t KH, int64_t KW, int64_t F, int n_threads);
+void rg_conv2d_forward_f32(float *y, float *work, const float *x, const float *wm, const float *b,
+                           int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
+                           int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                           int64_t OH, int64_t OW, int n_threads);
+void rg_conv2d_forward_f64(double *y, double *work, const double *x, const double *wm,
+                           const double *b, int64_t N, int64_t H, int64_t W, int64_t C,
+                           int64_t F, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t pt,
+                           int64_t pl, int64_t OH, int64_t OW, int n_threads);
+void rg_conv2d_backward_f32(float *dx, float *dwm, float *db, float *work, const float *dy,
+                            const float *x, const float *wmt, int64_t N, int64_t H, int64_t W,
+                            int64_t C, int64_t F, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                            int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
+void rg_conv2d_backward_f64(double *dx, double *dwm, double *db, double *work, const double *dy,
+                            const double *x, const double *wmt, int64_t N, int64_t H, int64_t W,
+                            int64_t C, int64_t F, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                            int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads);
+
+/* ---- pooling (NHWC) and dropout: see csrc/pool.c and csrc/dropout.c ----------
+ * (declarations restored from those files' definitions) */
+void rg_pool_max2d_forward_f32(float *y, int32_t *indices, const float *x, int64_t n, int64_t h,
+                               int64_t w, int64_t c, int64_t ph, int64_t pw, int64_t sh,
+                               int64_t sw, int n_threads);
+int64_t rg_pool_max2d_backward_f32(float *dx, const float *dy, const int32_t *indices, int64_t n,
+                                   int64_t h, int64_t w, int64_t c, int64_t ph, int64_t pw,
+                                   int64_t sh, int64_t sw, int n_threads);
+void rg_pool_avg2d_forward_f32(float *y, const float *x, int64_t n, int64_t h, int64_t w, int64_t c,
+                               int64_t ph, int64_t pw, int64_t sh, int64_t sw, int n_threads);
+void rg_pool_avg2d_backward_f32(float *dx, const float *dy, int64_t n, int64_t h, int64_t w,
+                                int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                int n_threads);
+void rg_pool_global_max_forward_f32(float *y, int32_t *indices, const float *x, int64_t n,
+                                    int64_t hw, int64_t c, int n_threads);
+int64_t rg_pool_global_max_backward_f32(float *dx, const float *dy, const int32_t *indices,
+                                        int64_t n, int64_t hw, int64_t c, int n_threads);
+void rg_pool_global_avg_forward_f32(float *y, const float *x, int64_t n, int64_t hw, int64_t c,
+                                    int n_threads);
+void rg_pool_global_avg_backward_f32(float *dx, const float *dy, int64_t n, int64_t hw, int64_t c,
+                                     int n_threads);
+void rg_pool_max2d_forward_f64(double *y, int32_t *indices, const double *x, int64_t n, int64_t h,
+                               int64_t w, int64_t c, int64_t ph, int64_t pw, int64_t sh,
+                               int64_t sw, int n_threads);
+int64_t rg_pool_max2d_backward_f64(double *dx, const double *dy, const int32_t *indices, int64_t n,
+                                   int64_t h, int64_t w, int64_t c, int64_t ph, int64_t pw,
+                                   int64_t sh, int64_t sw, int n_threads);
+void rg_pool_avg2d_forward_f64(double *y, const double *x, int64_t n, int64_t h, int64_t w, int64_t c,
+                               int64_t ph, int64_t pw, int64_t sh, int64_t sw, int n_threads);
+void rg_pool_avg2d_backward_f64(double *dx, const double *dy, int64_t n, int64_t h, int64_t w,
+                                int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                int n_threads);
+void rg_pool_global_max_forward_f64(double *y, int32_t *indices, const double *x, int64_t n,
+                                    int64_t hw, int64_t c, int n_threads);
+int64_t rg_pool_global_max_backward_f64(double *dx, const double *dy, const int32_t *indices,
+                                        int64_t n, int64_t hw, int64_t c, int n_threads);
+void rg_pool_global_avg_forward_f64(double *y, const double *x, int64_t n, int64_t hw, int64_t c,
+                                    int n_threads);
+void rg_pool_global_avg_backward_f64(double *dx, const double *dy, int64_t n, int64_t hw, int64_t c,
+                                     int n_threads);
+void rg_dropout_apply_f32(float *y, const float *x, const uint8_t *mask, double scale,
+                          int64_t n, int n_threads);
+void rg_dropout_apply_f64(double *y, const double *x, const uint8_t *mask, double scale,
+                          int64_t n, int n_threads);
 
 #ifdef __cplusplus
 }

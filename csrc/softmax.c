@@ -28,14 +28,5 @@ static int rg_softmax_threads(int64_t rows, int64_t cols, int n_threads)
     return nt > rows ? (int)rows : nt;
 }
 
-#define RG_T float
-#define RG_SFX f32
-#include "softmax_impl.h"
-#undef RG_T
-#undef RG_SFX
-
-#define RG_T double
-#define RG_SFX f64
-#include "softmax_impl.h"
-#undef RG_T
-#undef RG_SFX
+#define RG_TEMPLATE "softmax_impl.h"
+#include "rg_instantiate.h"

@@ -39,16 +39,25 @@ def test_train_quiet_exits_0_and_prints_the_test_accuracy():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_train_reports_backend_threads_epochs_and_test_accuracy(backend, capsys):
     backend_before = retrograd.get_backend()
-    assert cli.main(["train", "--epochs", "3", "--backend", backend, "--threads", "1",
-                     "--batch-size", "64", "--lr", "0.2", "--seed", "1"]) == 0
+    assert cli.main(["train", "--model", "mlp", "--epochs", "3", "--backend", backend,
+                     "--threads", "1", "--batch-size", "64", "--lr", "0.2", "--seed", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"backend: {backend}, threads: 1"
+    assert out[1].startswith("model: mlp, ") and "SGD lr 0.2, seed 1" in out[1]
     epochs = [line for line in out if line.startswith("epoch ")]
     assert len(epochs) == 3
     assert all("loss " in e and "accuracy " in e and "val_accuracy " in e for e in epochs)
     assert out[-2].startswith("test accuracy: ")
     assert out[-1].startswith("time per epoch: ") and f"backend {backend}, 1 threads" in out[-1]
     assert retrograd.get_backend() == backend_before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_default_model_is_the_cnn_trained_with_adam(backend, capsys):
+    assert cli.main(["train", "--epochs", "1", "--backend", backend]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("model: cnn, ") and "Adam lr 0.001, seed 0" in out[1]
+    assert 0.3 < float(out[-2].split()[2]) <= 1.0
 
 
 def test_same_seed_same_run(capsys):
@@ -64,7 +73,8 @@ def test_help_lists_the_train_command():
     result = _run("--help")
     assert result.returncode == 0 and "train" in result.stdout
     result = _run("train", "--help")
-    assert result.returncode == 0 and "--batch-size" in result.stdout and "mlp" in result.stdout
+    assert result.returncode == 0 and "--batch-size" in result.stdout
+    assert "mlp" in result.stdout and "cnn" in result.stdout
 
 
 @pytest.mark.parametrize("args, env, message", [

@@ -317,3 +317,21 @@ def test_benchmark_quick_smoke_run():
     assert done.returncode == 0, done.stderr
     rows = [line.split()[0] for line in done.stdout.splitlines()[4:]]
     assert rows == ELEMENTWISE + ["softmax"]
+
+
+ELEMENTWISE_HYPER = {"relu": (), "leaky_relu": (0.01,), "sigmoid": (), "tanh": (), "softsign": (),
+                     "hard_sigmoid": (), "hard_tanh": (-1.0, 1.0), "elu": (1.0,), "selu": (),
+                     "gelu_erf": (), "gelu_tanh": (), "gelu_sigmoid": (), "swish": (1.0,)}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_HYPER))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_propagates_like_the_reference(name, dtype):
+    # NaN in the data must stay visible (TerminateOnNaN relies on it), on both backends.
+    x = np.array([np.nan, 1.0, -1.0, np.nan], dtype)
+    hyper = ELEMENTWISE_HYPER[name]
+    with np.errstate(invalid="ignore"):
+        native = getattr(native_ops, f"{name}_forward")(x, *hyper)
+        reference = getattr(numpy_ops, f"{name}_forward")(x, *hyper)
+    np.testing.assert_array_equal(np.isnan(native), np.isnan(reference))
+    assert np.isnan(native[[0, 3]]).all()

@@ -89,3 +89,17 @@ def to_pair(value, owner, name):
             and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)):
         return (int(value[0]), int(value[1]))
     fail(owner, f"{name} an int or a pair of ints", value)
+
+
+def to_positive_pair(value, owner, name):
+    """``to_pair`` whose two ints are both >= 1 (kernel sizes, strides, pool sizes)."""
+    pair = to_pair(value, owner, name)
+    if min(pair) < 1:
+        fail(owner, f"{name} positive (an int or a pair of ints >= 1)", value)
+    return pair
+
+
+def shape_only(shape):
+    """A read-only boolean array of ``shape`` that takes no memory: the reference of
+    ``check_same_shape`` for a layer that kept only the shape of its output."""
+    return np.broadcast_to(np.False_, shape)

@@ -1,61 +1,40 @@
-"""Sequential model, training loop, History and callbacks, save / load_model
-(API.md, "Model").
+"""Sequential model, training loop, save / load_model (API.md, "Model").
 
 Files written by ``save`` are one ``.npz``: an ``architecture`` entry holding
-JSON (format, version, and each layer's class name and ``get_config()``) and
-one entry per parameter array, ``layer<i>_param<j>``.  ``load_model`` reads it
-with ``allow_pickle=False`` and builds layers only from classes exported by
-``retrograd.layers``, so a file can never make it run code.
+JSON and one entry per array.  The JSON has the format name, its version, each
+layer's class name and ``get_config()`` and, when saved with the optimizer, a
+"training" section: the loss (class name and config), the built-in metric
+names and the optimizer (class name, config, step count t and its running
+numbers).  Arrays: ``layer<i>_param<j>`` for the weights and
+``optimizer_<slot>_<i>_<j>`` for the optimizer state of array j of parameter
+group i.  ``load_model`` reads it with ``allow_pickle=False`` and builds
+objects only from classes exported by ``retrograd.layers``, ``retrograd.losses``
+and ``retrograd.optimizers``, so a file can never make it run code.
+
+Format versions: 1 has no training section; 2 adds it.  Older versions stay
+readable; a newer one is refused with a message saying so.
 """
 import contextlib
 import json
+import math
 import os
 import tempfile
 import time
 import zipfile
 
 import numpy as np
+from tqdm import tqdm
 
 from . import layers as _layers
+from . import losses as _losses
 from . import metrics as _metrics
+from . import optimizers as _optimizers
 from ._validation import check_positive_int, fail
+from .callbacks import Callback, History
+from .datasets.batches import batches, check_seed
 
 FORMAT = "retrograd.Sequential"
-FORMAT_VERSION = 1
-
-
-class Callback:
-    """Base of training callbacks.  ``fit`` calls ``set_model(model)`` once,
-    ``on_epoch_end(epoch, logs)`` after each epoch (epoch counts from 0, logs
-    holds that epoch's "loss", metrics and "val_..." values), and
-    ``on_train_end(logs)`` with the last epoch's logs.  Override what you need.
-    """
-
-    model = None
-
-    def set_model(self, model):
-        self.model = model
-
-    def on_epoch_end(self, epoch, logs):
-        """Called after each epoch; the base does nothing."""
-
-    def on_train_end(self, logs):
-        """Called once when training ends; the base does nothing."""
-
-
-class History(Callback):
-    """What ``fit`` returns: ``history`` maps "loss", each metric and, with
-    validation data, "val_loss" / "val_<metric>" to one value per epoch;
-    ``epoch`` lists the epoch numbers (from 0)."""
-
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
-
-    def on_epoch_end(self, epoch, logs):
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
+FORMAT_VERSION = 2
 
 
 class Sequential:
@@ -88,6 +67,8 @@ class Sequential:
         self.loss = None
         self.optimizer = None
         self.metrics = {}
+        # Set by a callback to end fit after the current batch.
+        self.stop_training = False
 
     # ---- forward / backward ----------------------------------------------------------------
     def forward(self, x):
@@ -177,26 +158,51 @@ class Sequential:
         return self._train_batch(x, y)[0]
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, shuffle=True, seed=None,
-            verbose=1, callbacks=None):
-        """Train for ``epochs`` passes over (x, y) in mini-batches.
+            verbose=1, callbacks=None, initial_epoch=0, augment=None):
+        """Train for epochs ``initial_epoch`` .. ``epochs - 1`` over (x, y) in mini-batches.
 
-        Each epoch visits the samples in a new order drawn by
-        ``np.random.default_rng(seed)`` (same seed, same run); only the index
-        permutation is shuffled, each batch is gathered from it.  The last
-        partial batch is used.  The reported loss / metrics are the means over
-        the epoch's batches (weighted by batch size) of the values before each
-        update; validation values come from ``evaluate`` after the epoch.
+        Epoch e visits the samples in the order ``datasets.batches`` draws from
+        ``np.random.default_rng([seed, e])``: it depends on (seed, e) only, so
+        training epochs 0..k-1, saving with the optimizer, loading and fitting
+        with ``initial_epoch=k`` and the same seed repeats the uninterrupted
+        run exactly (for models whose layers draw no random numbers of their
+        own: Dropout, RReLU and NoisyReLU generators restart from their seed).
+        Only the index permutation is shuffled; each batch is gathered from it.
+        The last partial batch is used.
 
-        verbose=1 prints one line per epoch; verbose=0 prints nothing.
-        Returns a ``History``.
+        ``augment(x_batch, epoch=e, batch=b)``, e.g. a
+        ``datasets.ImageAugmenter``, transforms each training batch; the
+        validation data is never augmented.
+
+        The reported loss / metrics are the means over the epoch's batches
+        (weighted by batch size) of the values before each update; validation
+        values come from ``evaluate`` after the epoch.  A callback that sets
+        ``model.stop_training = True`` ends training after the current batch
+        (the epoch's logs then cover the batches done) or epoch.
+
+        verbose=1 draws one tqdm progress bar per epoch on stderr (batches,
+        running loss and metrics, images/s; the validation values are added at
+        the end of the epoch and the bar is left on screen); verbose=0 shows
+        nothing.  Returns a ``History``.
+
+        Example:
+            >>> history = model.fit(x, y, epochs=10, validation_data=(xv, yv), seed=0)
+            >>> history.history["val_loss"][-1]
         """
         owner = "Sequential.fit"
         self._require_compiled(owner)
         x, y = _check_xy(x, y, owner)
         epochs = check_positive_int(epochs, owner, "epochs")
         batch_size = check_positive_int(batch_size, owner, "batch_size")
+        seed = check_seed(seed, owner)
         if verbose not in (0, 1):
             fail(owner, "verbose 0 or 1", verbose)
+        if (isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer))
+                or not 0 <= initial_epoch < epochs):
+            fail(owner, f"initial_epoch an integer in [0, epochs={epochs})", initial_epoch)
+        if augment is not None and not callable(augment):
+            fail(owner, "augment None or a callable (x_batch, epoch, batch) -> x_batch",
+                 type(augment).__name__, TypeError)
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
                 fail(owner, "validation_data as a pair (x_val, y_val)",
@@ -209,37 +215,68 @@ class Sequential:
                      TypeError)
         history = History()
         callbacks = [history] + callbacks
+        names = ["loss", *self.metrics]
+        if validation_data is not None:
+            names += [f"val_{name}" for name in names]
+        params = {"epochs": epochs, "initial_epoch": int(initial_epoch),
+                  "batch_size": batch_size, "steps": math.ceil(len(x) / batch_size),
+                  "verbose": verbose, "metrics": names}
         for cb in callbacks:
             cb.set_model(self)
+            cb.set_params(params)
 
-        n = len(x)
-        rng = np.random.default_rng(seed)
+        self.stop_training = False
         logs = {}
         with self._mode(True):
-            for epoch in range(epochs):
-                start = time.perf_counter()
-                order = rng.permutation(n) if shuffle else np.arange(n)
-                totals = dict.fromkeys(["loss", *self.metrics], 0.0)
-                for begin in range(0, n, batch_size):
-                    batch = order[begin:begin + batch_size]
-                    xb, yb = x[batch], y[batch]
-                    loss, y_pred = self._train_batch(xb, yb)
-                    totals["loss"] += loss * len(batch)
-                    for name, metric in self.metrics.items():
-                        totals[name] += metric(y_pred, yb) * len(batch)
-                logs = {key: value / n for key, value in totals.items()}
-                if validation_data is not None:
-                    val = self.evaluate(*validation_data)
-                    logs.update({f"val_{key}": value for key, value in val.items()})
-                seconds = time.perf_counter() - start
-                if verbose:
-                    values = " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
-                    print(f"Epoch {epoch + 1}/{epochs} - {values} - {seconds:.2f}s", flush=True)
+            for cb in callbacks:
+                cb.on_train_begin()
+            for epoch in range(int(initial_epoch), epochs):
+                for cb in callbacks:
+                    cb.on_epoch_begin(epoch)
+                bar = tqdm(total=params["steps"], desc=f"Epoch {epoch + 1}/{epochs}",
+                           unit="batch", leave=True, disable=not verbose)
+                try:
+                    logs, rate = self._fit_epoch(x, y, epoch, batch_size, shuffle, seed,
+                                                 augment, callbacks, bar)
+                    if validation_data is not None:
+                        val = self.evaluate(*validation_data)
+                        logs.update({f"val_{key}": value for key, value in val.items()})
+                    bar.set_postfix(_postfix(logs, rate))
+                finally:
+                    bar.close()
                 for cb in callbacks:
                     cb.on_epoch_end(epoch, dict(logs))
+                if self.stop_training:
+                    break
         for cb in callbacks:
             cb.on_train_end(dict(logs))
         return history
+
+    def _fit_epoch(self, x, y, epoch, batch_size, shuffle, seed, augment, callbacks, bar):
+        """One pass of training; returns the epoch's logs (means over the samples seen)
+        and the training speed in samples per second."""
+        totals = dict.fromkeys(["loss", *self.metrics], 0.0)
+        seen = 0
+        start = time.perf_counter()
+        for batch, (xb, yb) in enumerate(batches(x, y, batch_size, shuffle, seed, epoch)):
+            if augment is not None:
+                xb = augment(xb, epoch=epoch, batch=batch)
+            loss, y_pred = self._train_batch(xb, yb)
+            batch_logs = {"batch": batch, "size": len(yb), "loss": loss}
+            batch_logs.update((name, float(metric(y_pred, yb)))
+                              for name, metric in self.metrics.items())
+            seen += len(yb)
+            for name in totals:
+                totals[name] += batch_logs[name] * len(yb)
+            for cb in callbacks:
+                cb.on_batch_end(batch, dict(batch_logs))
+            if not bar.disable:
+                running = {key: value / seen for key, value in totals.items()}
+                bar.set_postfix(_postfix(running, seen / _elapsed(start)), refresh=False)
+                bar.update()
+            if self.stop_training:
+                break
+        return {key: value / seen for key, value in totals.items()}, seen / _elapsed(start)
 
     # ---- inference ---------------------------------------------------------------------------
     def predict(self, x, batch_size=256):
@@ -295,22 +332,57 @@ class Sequential:
         return "\n".join([line(header), rule, *map(line, rows), rule,
                           f"Total params: {total:,}"])
 
-    # ---- files -------------------------------------------------------------------------------
-    def save(self, path):
+    # ---- weights and files -------------------------------------------------------------------
+    def get_weights(self):
+        """Copies of every parameter array, in ``params`` order, as one flat list."""
+        return [p.copy() for group in self.params for p in group]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (a flat list as ``get_weights`` returns) into the
+        parameters; shapes are checked before anything is written."""
+        owner = "Sequential.set_weights"
+        targets = [p for group in self.params for p in group]
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(targets):
+            fail(owner, f"a list of {len(targets)} arrays",
+                 f"{len(weights)} arrays" if isinstance(weights, (list, tuple))
+                 else type(weights).__name__, TypeError)
+        arrays = [np.asarray(w) for w in weights]
+        for k, (w, p) in enumerate(zip(arrays, targets)):
+            if w.shape != p.shape or w.dtype.kind != "f":
+                fail(owner, f"weights[{k}] a float array of shape {p.shape}",
+                     f"dtype {w.dtype} shape {w.shape}")
+        for w, p in zip(arrays, targets):
+            p[...] = w
+
+    def save(self, path, include_optimizer=False):
         """Write architecture (JSON) and weights to one .npz file at ``path``
-        (exactly that name).  The file is written next to it under a temporary
-        name and then renamed over it, so an interrupted save leaves any
-        previous file intact."""
+        (exactly that name).  With ``include_optimizer`` the compiled loss, the
+        built-in metric names and the optimizer (config, step count and state
+        arrays) are stored too, so ``load_model`` returns a compiled model that
+        continues training exactly where this one stands (custom metric
+        callables are not stored: compile the loaded model again to add them).
+
+        The file is written next to ``path`` under a temporary name and then
+        renamed over it, so an interrupted save leaves any previous file intact.
+
+        Example:
+            >>> model.save("checkpoint.npz", include_optimizer=True)
+            >>> model = retrograd.load_model("checkpoint.npz")
+        """
         path = os.fspath(path)
         architecture = {
             "format": FORMAT, "version": FORMAT_VERSION,
             "layers": [{"class": layer.name, "config": layer.get_config()}
                        for layer in self.layers],
         }
-        arrays = {"architecture": np.array(json.dumps(architecture))}
+        arrays = {}
         for i, layer in enumerate(self.layers):
             for j, param in enumerate(layer.params):
                 arrays[f"layer{i}_param{j}"] = param
+        if include_optimizer:
+            architecture["training"], state = self._training_state()
+            arrays.update(state)
+        arrays["architecture"] = np.array(json.dumps(architecture))
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                    suffix=".tmp")
@@ -327,8 +399,43 @@ class Sequential:
                 os.unlink(tmp)
             raise
 
+    def _training_state(self):
+        """The "training" JSON section and the optimizer's state arrays by file key."""
+        owner = "Sequential.save"
+        self._require_compiled(owner)
+        for what, obj, module, base in (("loss", self.loss, _losses, _losses.Loss),
+                                        ("optimizer", self.optimizer, _optimizers,
+                                         _optimizers.Optimizer)):
+            if not (isinstance(obj, base) and _exported(module, type(obj).__name__) is type(obj)):
+                fail(owner, f"a {what} class of retrograd.{module.__name__.split('.')[-1]} to "
+                     "save it (or include_optimizer=False)", type(obj).__name__, TypeError)
+        state = self.optimizer.state_dict()
+        slots = state.pop("state")
+        arrays = {f"optimizer_{slot}_{i}_{j}": a for slot, groups in slots.items()
+                  for i, group in enumerate(groups) for j, a in enumerate(group)}
+        # What remains of the state_dict besides these is the subclass's running numbers.
+        optimizer = {"class_name": state.pop("class_name"), "config": state.pop("config"),
+                     "t": state.pop("t"), "slots": list(slots), "scalars": state}
+        training = {
+            "loss": {"class_name": type(self.loss).__name__, "config": self.loss.get_config()},
+            "metrics": [name for name, fn in self.metrics.items()
+                        if _metrics.METRICS.get(name) is fn],
+            "optimizer": optimizer,
+        }
+        return training, arrays
+
     def __repr__(self):
         return f"Sequential({self.layers!r})"
+
+
+def _elapsed(start):
+    # Never zero: a coarse clock can report no time for a tiny first batch.
+    return max(time.perf_counter() - start, 1e-9)
+
+
+def _postfix(logs, rate):
+    """The progress bar's text after the counter: values, then the speed."""
+    return {**{key: f"{value:.4f}" for key, value in logs.items()}, "images/s": f"{rate:.0f}"}
 
 
 def _current_umask():
@@ -338,10 +445,15 @@ def _current_umask():
 
 
 def load_model(path):
-    """The Sequential model stored by ``model.save(path)``, weights included.
+    """The Sequential model stored by ``model.save(path)``, weights included;
+    compiled, with its optimizer's state, when it was saved with
+    ``include_optimizer=True`` (then ``fit(..., initial_epoch=k)`` continues
+    the saved run).  Files of every earlier format version load too.
 
-    Raises ValueError for anything that is not such a file: unknown layer
-    classes, bad configurations, missing, extra or mis-shaped weight arrays.
+    Raises ValueError for anything that is not such a file: truncated or
+    damaged archives, foreign files, a format version newer than this
+    retrograd reads, unknown layer / loss / optimizer classes, bad
+    configurations, missing, extra or mis-shaped arrays.
 
     Example:
         >>> model.save("digits.npz")
@@ -358,21 +470,46 @@ def load_model(path):
     with archive:
         if "architecture" not in archive.files:
             fail(owner, "an 'architecture' entry", sorted(archive.files))
-        architecture = _parse_architecture(archive["architecture"], owner)
+        architecture = _parse_architecture(_entry(archive, "architecture", owner), owner)
         model = Sequential([_build_layer(spec, i, owner)
                             for i, spec in enumerate(architecture["layers"])])
         expected = {f"layer{i}_param{j}": param for i, layer in enumerate(model.layers)
                     for j, param in enumerate(layer.params)}
+        training = architecture.get("training")
+        if training is not None:
+            slots = _optimizer_slots(training, owner)
+            expected.update({f"optimizer_{slot}_{i}_{j}": param for slot in slots
+                             for i, group in enumerate(model.params)
+                             for j, param in enumerate(group)})
         stored = set(archive.files) - {"architecture"}
         if stored != set(expected):
-            fail(owner, f"weight arrays {sorted(expected)}", sorted(stored))
+            fail(owner, f"arrays {sorted(expected)}", sorted(stored))
+        values = {}
         for key, param in expected.items():
-            value = archive[key]
-            if value.shape != param.shape or value.dtype.kind != "f":
-                fail(owner, f"{key} a float array of shape {param.shape}",
-                     f"dtype {value.dtype} shape {value.shape}")
-            param[...] = value
+            value = _entry(archive, key, owner)
+            exact = key.startswith("optimizer_")
+            if value.shape != param.shape or (value.dtype != param.dtype if exact
+                                              else value.dtype.kind != "f"):
+                fail(owner, f"{key} a {param.dtype if exact else 'float'} array of shape "
+                     f"{param.shape}", f"dtype {value.dtype} shape {value.shape}")
+            values[key] = value
+    for i, layer in enumerate(model.layers):
+        for j, param in enumerate(layer.params):
+            param[...] = values[f"layer{i}_param{j}"]
+    if training is not None:
+        _compile_saved(model, training, slots, values, owner)
     return model
+
+
+def _entry(archive, key, owner):
+    """One array of the archive; a damaged entry becomes a ValueError."""
+    try:
+        return archive[key]
+    # NumPy parses each entry's header with Python's tokenizer and zipfile checks CRCs:
+    # damaged bytes can surface as almost any exception type.
+    except Exception as exc:
+        raise ValueError(f"{owner}: expected an intact entry {key!r}, got a damaged one "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def _parse_architecture(entry, owner):
@@ -387,8 +524,15 @@ def _parse_architecture(entry, owner):
             or not isinstance(architecture.get("layers"), list)):
         fail(owner, f"an architecture of format {FORMAT!r} with a list of layers",
              architecture if not isinstance(architecture, dict) else architecture.get("format"))
-    if architecture.get("version") != FORMAT_VERSION:
-        fail(owner, f"format version {FORMAT_VERSION}", architecture.get("version"))
+    version = architecture.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise ValueError(f"{owner}: expected format version {FORMAT_VERSION} or older, got "
+                         f"{version!r}: the file was written by a newer retrograd; upgrade "
+                         "retrograd to load it")
+    if isinstance(version, bool) or version not in range(1, FORMAT_VERSION + 1):
+        fail(owner, f"format version 1 to {FORMAT_VERSION}", version)
+    if version < 2 and "training" in architecture:
+        fail(owner, "no training section in a version 1 file", "a training section")
     return architecture
 
 
@@ -397,7 +541,7 @@ def _build_layer(spec, index, owner):
             or not isinstance(spec.get("config"), dict)):
         fail(owner, f"layer {index} as {{'class': name, 'config': {{...}}}}", spec)
     name = spec["class"]
-    cls = getattr(_layers, name, None) if name in getattr(_layers, "__all__", ()) else None
+    cls = _exported(_layers, name)
     if not (isinstance(cls, type) and issubclass(cls, _layers.Layer)):
         fail(owner, f"layer {index} a layer class of retrograd.layers", name)
     try:
@@ -405,6 +549,55 @@ def _build_layer(spec, index, owner):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{owner}: expected a valid configuration for layer {index} "
                          f"({name}), got {spec['config']!r} ({exc})") from None
+
+
+def _exported(module, name):
+    """The object ``module`` exports under ``name`` (listed in its __all__), else None:
+    files name classes, and only these lists decide what a name may build."""
+    return getattr(module, name, None) if name in getattr(module, "__all__", ()) else None
+
+
+def _optimizer_slots(training, owner):
+    """The optimizer state names of a training section, after checking its layout."""
+    shape = ("{'loss': {'class_name', 'config'}, 'metrics': [...], 'optimizer': "
+             "{'class_name', 'config', 't', 'slots', 'scalars'}}")
+    if (not isinstance(training, dict) or set(training) != {"loss", "metrics", "optimizer"}
+            or not isinstance(training["loss"], dict)
+            or set(training["loss"]) != {"class_name", "config"}
+            or not isinstance(training["metrics"], list)
+            or not isinstance(training["optimizer"], dict)
+            or set(training["optimizer"]) != {"class_name", "config", "t", "slots", "scalars"}
+            or not isinstance(training["optimizer"]["scalars"], dict)):
+        fail(owner, f"a training section {shape}", training)
+    slots = training["optimizer"]["slots"]
+    if not isinstance(slots, list) or not all(isinstance(s, str) for s in slots):
+        fail(owner, "the optimizer's slots as a list of names", slots)
+    return slots
+
+
+def _compile_saved(model, training, slots, values, owner):
+    """Compile ``model`` with the saved loss, metrics and optimizer state."""
+    loss_spec, opt_spec = training["loss"], training["optimizer"]
+    loss_cls = _exported(_losses, loss_spec["class_name"])
+    if not (isinstance(loss_cls, type) and issubclass(loss_cls, _losses.Loss)):
+        fail(owner, "a loss class of retrograd.losses", loss_spec["class_name"])
+    opt_cls = _exported(_optimizers, opt_spec["class_name"])
+    if not (isinstance(opt_cls, type) and issubclass(opt_cls, _optimizers.Optimizer)):
+        fail(owner, "an optimizer class of retrograd.optimizers", opt_spec["class_name"])
+    state = {slot: [[values[f"optimizer_{slot}_{i}_{j}"] for j in range(len(group))]
+                    for i, group in enumerate(model.params)] for slot in slots}
+    try:
+        loss = loss_cls(**loss_spec["config"])
+        # Built with its defaults, then load_state_dict validates and sets the saved
+        # hyper-parameters, step count, running numbers and state arrays.
+        optimizer = opt_cls()
+        optimizer.load_state_dict({"class_name": opt_spec["class_name"], "t": opt_spec["t"],
+                                   "config": opt_spec["config"], "state": state,
+                                   **opt_spec["scalars"]})
+        model.compile(loss, optimizer, metrics=tuple(training["metrics"]))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{owner}: expected a valid training configuration, got "
+                         f"{training!r} ({exc})") from None
 
 
 def _check_xy(x, y, owner, name="x and y"):

@@ -1,5 +1,5 @@
 # Declarations of the C API in csrc/retrograd.h, shared by every _native module.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 
 cdef extern from "retrograd.h" nogil:
     int rg_openmp_enabled()
@@ -137,19 +137,71 @@ cdef extern from "retrograd.h" nogil:
                            double beta_2, double weight_decay, int n_threads)
 
 cdef extern from "retrograd.h" nogil:
-    void rg_conv2d_im2col_f32(float *cols, const float *x, int64_t row0, int64_t rows, int64_t H,
-                              int64_t W, int64_t C, int64_t KH, int64_t KW, int64_t sh,
-                              int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW,
-                              int n_threads)
-    void rg_conv2d_im2col_f64(double *cols, const double *x, int64_t row0, int64_t rows,
-                              int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
-                              int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
-                              int64_t OW, int n_threads)
-    void rg_conv2d_col2im_acc_f32(float *dx, const float *dcols, int64_t row0, int64_t rows,
-                                  int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
-                                  int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
-                                  int64_t OW, int n_threads)
-    void rg_conv2d_col2im_acc_f64(double *dx, const double *dcols, int64_t row0, int64_t rows,
-                                  int64_t H, int64_t W, int64_t C, int64_t KH, int64_t KW,
-                                  int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
-                                  int64_t OW, int n_threads)
+    int64_t rg_conv2d_workspace_size_f32(int64_t C, int64_t KH, int64_t KW, int64_t F,
+                                         int n_threads)
+    int64_t rg_conv2d_workspace_size_f64(int64_t C, int64_t KH, int64_t KW, int64_t F,
+                                         int n_threads)
+    void rg_conv2d_forward_f32(float *y, float *work, const float *x, const float *wm,
+                               const float *b, int64_t N, int64_t H, int64_t W, int64_t C,
+                               int64_t F, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                               int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads)
+    void rg_conv2d_forward_f64(double *y, double *work, const double *x, const double *wm,
+                               const double *b, int64_t N, int64_t H, int64_t W, int64_t C,
+                               int64_t F, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                               int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads)
+    void rg_conv2d_backward_f32(float *dx, float *dwm, float *db, float *work, const float *dy,
+                                const float *x, const float *wmt, int64_t N, int64_t H,
+                                int64_t W, int64_t C, int64_t F, int64_t KH, int64_t KW,
+                                int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH,
+                                int64_t OW, int n_threads)
+    void rg_conv2d_backward_f64(double *dx, double *dwm, double *db, double *work,
+                                const double *dy, const double *x, const double *wmt,
+                                int64_t N, int64_t H, int64_t W, int64_t C, int64_t F,
+                                int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t pt,
+                                int64_t pl, int64_t OH, int64_t OW, int n_threads)
+
+cdef extern from "retrograd.h" nogil:
+    void rg_pool_max2d_forward_f32(float *y, int32_t *indices, const float *x, int64_t n,
+                                   int64_t h, int64_t w, int64_t c, int64_t ph, int64_t pw,
+                                   int64_t sh, int64_t sw, int n_threads)
+    int64_t rg_pool_max2d_backward_f32(float *dx, const float *dy, const int32_t *indices,
+                                       int64_t n, int64_t h, int64_t w, int64_t c, int64_t ph,
+                                       int64_t pw, int64_t sh, int64_t sw, int n_threads)
+    void rg_pool_avg2d_forward_f32(float *y, const float *x, int64_t n, int64_t h, int64_t w,
+                                   int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                   int n_threads)
+    void rg_pool_avg2d_backward_f32(float *dx, const float *dy, int64_t n, int64_t h, int64_t w,
+                                    int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                    int n_threads)
+    void rg_pool_global_max_forward_f32(float *y, int32_t *indices, const float *x, int64_t n,
+                                        int64_t hw, int64_t c, int n_threads)
+    int64_t rg_pool_global_max_backward_f32(float *dx, const float *dy, const int32_t *indices,
+                                            int64_t n, int64_t hw, int64_t c, int n_threads)
+    void rg_pool_global_avg_forward_f32(float *y, const float *x, int64_t n, int64_t hw,
+                                        int64_t c, int n_threads)
+    void rg_pool_global_avg_backward_f32(float *dx, const float *dy, int64_t n, int64_t hw,
+                                         int64_t c, int n_threads)
+    void rg_pool_max2d_forward_f64(double *y, int32_t *indices, const double *x, int64_t n,
+                                   int64_t h, int64_t w, int64_t c, int64_t ph, int64_t pw,
+                                   int64_t sh, int64_t sw, int n_threads)
+    int64_t rg_pool_max2d_backward_f64(double *dx, const double *dy, const int32_t *indices,
+                                       int64_t n, int64_t h, int64_t w, int64_t c, int64_t ph,
+                                       int64_t pw, int64_t sh, int64_t sw, int n_threads)
+    void rg_pool_avg2d_forward_f64(double *y, const double *x, int64_t n, int64_t h, int64_t w,
+                                   int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                   int n_threads)
+    void rg_pool_avg2d_backward_f64(double *dx, const double *dy, int64_t n, int64_t h, int64_t w,
+                                    int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                    int n_threads)
+    void rg_pool_global_max_forward_f64(double *y, int32_t *indices, const double *x, int64_t n,
+                                        int64_t hw, int64_t c, int n_threads)
+    int64_t rg_pool_global_max_backward_f64(double *dx, const double *dy, const int32_t *indices,
+                                            int64_t n, int64_t hw, int64_t c, int n_threads)
+    void rg_pool_global_avg_forward_f64(double *y, const double *x, int64_t n, int64_t hw,
+                                        int64_t c, int n_threads)
+    void rg_pool_global_avg_backward_f64(double *dx, const double *dy, int64_t n, int64_t hw,
+                                         int64_t c, int n_threads)
+    void rg_dropout_apply_f32(float *y, const float *x, const uint8_t *mask, double scale,
+                              int64_t n, int n_threads)
+    void rg_dropout_apply_f64(double *y, const double *x, const uint8_t *mask, double scale,
+                              int64_t n, int n_threads)

@@ -258,3 +258,211 @@ def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay):
     p -= lr (sign(c) + wd p); m = b2 m + (1 - b2) g."""
     _optimizers.lion(params, _step_grads("lion_step", params, grads), m, lr, beta_1, beta_2,
                      weight_decay, get_num_threads())
+
+
+# ---- convolution ---------------------------------------------------------------------------
+# csrc/conv.c does the whole convolution in one OpenMP region: tiles of the im2col matrix,
+# each multiplied by the kernel matrix with a register-blocked SIMD micro-kernel while it is
+# in cache (conv.c says why this, and not NumPy's BLAS).  Here the kernels are reordered
+# into that matrix (F C KH KW values, a small copy) and the workspace is kept: one buffer per
+# Python thread and dtype, grown on demand, so no call allocates a large scratch array.
+import threading  # noqa: E402
+
+from .._native import _conv  # noqa: E402
+
+_workspace = threading.local()
+
+
+def _conv_workspace(size, dtype):
+    """A flat scratch array of at least ``size`` elements of ``dtype``, one per Python thread
+    and dtype, kept between calls and grown on demand."""
+    buffers = _workspace.__dict__.setdefault("buffers", {})
+    buf = buffers.get(dtype.char)
+    if buf is None or buf.size < size:
+        buf = buffers[dtype.char] = np.empty(size, dtype=dtype)
+    return buf
+
+
+def _conv_args(owner, x, kernels, stride, padding):
+    """x as a C-contiguous float array, kernels' shape checked against it, the geometry as
+    plain int tuples, (OH, OW), the thread count and the workspace."""
+    x = np.ascontiguousarray(x)
+    if x.ndim != 4 or np.ndim(kernels) != 4 or x.shape[3] != np.shape(kernels)[1]:
+        raise ValueError(f"{owner}: expected x (N, H, W, C) and kernels (F, C, KH, KW) with "
+                         f"the same C, got {x.shape} and {np.shape(kernels)}")
+    stride = tuple(int(s) for s in stride)
+    padding = tuple(tuple(int(p) for p in pair) for pair in padding)
+    f, c, kh, kw = np.shape(kernels)
+    oh, ow = _conv.output_size(x.shape[1], x.shape[2], kh, kw, stride, padding)
+    n_threads = get_num_threads()
+    work = _conv_workspace(_conv.workspace_size(c, kh, kw, f, n_threads,
+                                                x.dtype == np.float64), x.dtype)
+    return x, stride, padding, (oh, ow), n_threads, work
+
+
+def conv2d_forward(x, kernels, biases, stride, padding):
+    """Native Conv2D forward (C kernel rg_conv2d_forward):
+    y[n, i, j, f] = b[f] + sum_{c,p,q} xpad[n, i sh + p, j sw + q, c] K[f, c, p, q]."""
+    x, stride, padding, (oh, ow), n_threads, work = _conv_args("conv2d_forward", x, kernels,
+                                                               stride, padding)
+    f, c, kh, kw = kernels.shape
+    wm = np.ascontiguousarray(kernels.transpose(2, 3, 1, 0), dtype=x.dtype).reshape(-1, f)
+    b = np.ascontiguousarray(biases, dtype=x.dtype).reshape(-1)
+    y = np.empty((x.shape[0], oh, ow, f), dtype=x.dtype)
+    _conv.forward(x, wm, b, kh, kw, stride, padding, y, work, n_threads)
+    return y
+
+
+def conv2d_backward(dy, x, kernels, stride, padding):
+    """Native Conv2D backward (C kernel rg_conv2d_backward) -> (dx, dkernels, dbiases):
+    dK = cols^T dy, db = sum of dy (partial sums per group of images, added in group order,
+    so no result depends on the thread count), dx = col2im(dy wm^T)."""
+    x, stride, padding, _, n_threads, work = _conv_args("conv2d_backward", x, kernels, stride,
+                                                        padding)
+    f, c, kh, kw = kernels.shape
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    wmt = np.ascontiguousarray(kernels.transpose(0, 2, 3, 1), dtype=x.dtype).reshape(f, -1)
+    dx = np.empty_like(x)
+    dwm = np.empty((kh * kw * c, f), dtype=x.dtype)
+    db = np.empty(f, dtype=x.dtype)
+    _conv.backward(dy, x, wmt, kh, kw, stride, padding, dx, dwm, db, work, n_threads)
+    dkernels = np.ascontiguousarray(dwm.reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
+    return dx, dkernels, db
+
+
+# ---- pooling and dropout -------------------------------------------------------------------
+# C kernels of csrc/pool.c and csrc/dropout.c, vectorised over the contiguous channel axis of
+# NHWC images.  Outputs are new arrays of the input's dtype; indices are int32.  The windowed
+# backward kernels write every element of dx (zeroing first only where windows leave gaps or
+# overlap), so dx is allocated uninitialised.
+from .._native import _dropout, _pool  # noqa: E402
+
+
+def _images(owner, a, dtype=None):
+    """``a`` as a C-contiguous (N, H, W, C) array."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if a.ndim != 4:
+        raise ValueError(f"{owner}: expected an image batch (N, H, W, C), got shape {a.shape}")
+    return a
+
+
+def _pairs(pool, stride):
+    return tuple(int(v) for v in pool), tuple(int(v) for v in stride)
+
+
+def _input_shape(owner, input_shape):
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 4:
+        raise ValueError(f"{owner}: expected input_shape (N, H, W, C), got {input_shape!r}")
+    return shape
+
+
+def maxpool2d_forward(x, pool, stride):
+    """Native max pooling (C kernel rg_pool_max2d_forward) -> (y, indices):
+    y[n, i, j, c] = max_{p,q} x[n, i*sh + p, j*sw + q, c]; indices = p*pw + q of the first
+    maximum in row-major window order (a NaN counts as the largest, as in NumPy's argmax)."""
+    x = _images("maxpool2d_forward", x)
+    pool, stride = _pairs(pool, stride)
+    oh, ow = _pool.geometry("maxpool2d_forward", x.shape, pool, stride)
+    y = np.empty((x.shape[0], oh, ow, x.shape[3]), dtype=x.dtype)
+    indices = np.empty(y.shape, dtype=np.int32)
+    _pool.max2d_forward(x, y, indices, pool, stride, get_num_threads())
+    return y, indices
+
+
+def maxpool2d_backward(dy, indices, input_shape, pool, stride):
+    """Native max pooling backward (C kernel rg_pool_max2d_backward): each dy goes to the
+    input its window took; overlapping windows add up.  Indices outside [0, ph*pw) raise."""
+    dy = _images("maxpool2d_backward", dy)
+    pool, stride = _pairs(pool, stride)
+    dx = np.empty(_input_shape("maxpool2d_backward", input_shape), dtype=dy.dtype)
+    _pool.max2d_backward(dy, np.ascontiguousarray(indices, dtype=np.int32), dx, pool, stride,
+                         get_num_threads())
+    return dx
+
+
+def avgpool2d_forward(x, pool, stride):
+    """Native average pooling (C kernel rg_pool_avg2d_forward):
+    y[n, i, j, c] = sum_{p,q} x[n, i*sh + p, j*sw + q, c] / (ph pw)."""
+    x = _images("avgpool2d_forward", x)
+    pool, stride = _pairs(pool, stride)
+    oh, ow = _pool.geometry("avgpool2d_forward", x.shape, pool, stride)
+    y = np.empty((x.shape[0], oh, ow, x.shape[3]), dtype=x.dtype)
+    _pool.avg2d_forward(x, y, pool, stride, get_num_threads())
+    return y
+
+
+def avgpool2d_backward(dy, input_shape, pool, stride):
+    """Native average pooling backward (C kernel rg_pool_avg2d_backward): dy / (ph pw) to
+    every element of its window; overlapping windows add up."""
+    dy = _images("avgpool2d_backward", dy)
+    pool, stride = _pairs(pool, stride)
+    dx = np.empty(_input_shape("avgpool2d_backward", input_shape), dtype=dy.dtype)
+    _pool.avg2d_backward(dy, dx, pool, stride, get_num_threads())
+    return dx
+
+
+def global_avgpool_forward(x):
+    """Native global average pooling (C kernel rg_pool_global_avg_forward):
+    y[n, c] = sum_{h,w} x[n, h, w, c] / (H W)  ->  (N, C)."""
+    x = _images("global_avgpool_forward", x)
+    y = np.empty((x.shape[0], x.shape[3]), dtype=x.dtype)
+    _pool.global_avg_forward(x, y, get_num_threads())
+    return y
+
+
+def global_avgpool_backward(dy, input_shape):
+    """Native global average pooling backward (C kernel rg_pool_global_avg_backward):
+    dx[n, h, w, c] = dy[n, c] / (H W)."""
+    dy = np.ascontiguousarray(dy)
+    dx = np.empty(_input_shape("global_avgpool_backward", input_shape), dtype=dy.dtype)
+    _pool.global_avg_backward(dy, dx, get_num_threads())
+    return dx
+
+
+def global_maxpool_forward(x):
+    """Native global max pooling (C kernel rg_pool_global_max_forward) -> (y (N, C),
+    indices int32 (N, C) = h*W + w of the first maximum)."""
+    x = _images("global_maxpool_forward", x)
+    y = np.empty((x.shape[0], x.shape[3]), dtype=x.dtype)
+    indices = np.empty(y.shape, dtype=np.int32)
+    _pool.global_max_forward(x, y, indices, get_num_threads())
+    return y, indices
+
+
+def global_maxpool_backward(dy, indices, input_shape):
+    """Native global max pooling backward (C kernel rg_pool_global_max_backward):
+    dx[n, h, w, c] = dy[n, c] at h*W + w = indices[n, c], else 0."""
+    dy = np.ascontiguousarray(dy)
+    dx = np.empty(_input_shape("global_maxpool_backward", input_shape), dtype=dy.dtype)
+    _pool.global_max_backward(dy, np.ascontiguousarray(indices, dtype=np.int32), dx,
+                              get_num_threads())
+    return dx
+
+
+def _mask_bytes(owner, mask, shape):
+    """The dropout mask (bool or uint8, exactly ``shape``) as a flat uint8 view."""
+    mask = np.ascontiguousarray(mask)
+    if mask.dtype not in (np.bool_, np.uint8):
+        raise TypeError(f"{owner}: expected a bool or uint8 mask, got dtype {mask.dtype}")
+    if mask.shape != shape:
+        raise ValueError(f"{owner}: expected a mask of shape {shape}, got {mask.shape}")
+    return mask.reshape(-1).view(np.uint8)
+
+
+def _dropout_apply(owner, x, mask, scale):
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _dropout.apply(x.reshape(-1), _mask_bytes(owner, mask, x.shape), y.reshape(-1),
+                   float(scale), get_num_threads())
+    return y
+
+
+def dropout_forward(x, mask, scale):
+    """Native inverted dropout (C kernel rg_dropout_apply): y = x * mask * scale."""
+    return _dropout_apply("dropout_forward", x, mask, scale)
+
+
+def dropout_backward(dy, mask, scale):
+    """Native dropout backward (C kernel rg_dropout_apply): dx = dy * mask * scale."""
+    return _dropout_apply("dropout_backward", dy, mask, scale)

@@ -403,3 +403,156 @@ def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay):
         p -= lr * update
         m_ *= beta_2
         m_ += (1 - beta_2) * g
+
+
+# ---- convolution and pooling (images NHWC) -------------------------------------------------
+# The layer validates and resolves every size: stride (sh, sw) >= 1, padding
+# ((top, bottom), (left, right)) >= 0, pool (ph, pw), windows that fit the (padded) image.
+# Windows are strided views (sliding_window_view), so im2col costs one copy, made by the
+# matrix product itself; the backward scatters loop over the KH x KW (or ph x pw) window
+# offsets, each adding one strided slice for the whole batch, never over pixels.
+def _pad_image(x, padding):
+    """x (N, H, W, C) with zero rows on top/bottom and zero columns left/right."""
+    (top, bottom), (left, right) = padding
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+
+
+def _windows(x, window, stride):
+    """The strided view (N, OH, OW, C, wh, ww) of every window of x (N, H, W, C):
+    entry [n, i, j, c, p, q] is x[n, i*sh + p, j*sw + q, c]; OH = (H - wh) // sh + 1."""
+    (wh, ww), (sh, sw) = window, stride
+    return np.lib.stride_tricks.sliding_window_view(x, (wh, ww), axis=(1, 2))[:, ::sh, ::sw]
+
+
+def _offset_slice(start, stride, count):
+    """Rows start, start + stride, ..., (count items): where window offset ``start``
+    lands for each of ``count`` outputs."""
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def conv2d_forward(x, kernels, biases, stride, padding):
+    """y[n, i, j, f] = b[f] + sum_{c,p,q} xpad[n, i*sh + p, j*sw + q, c] K[f, c, p, q]
+    (cross-correlation, no kernel flip): one matrix product of the im2col matrix
+    (N*OH*OW, C*KH*KW) with the kernels (F, C*KH*KW)^T.
+
+    x (N, H, W, C); kernels (F, C, KH, KW); biases (F,) -> y (N, OH, OW, F),
+    OH = (H + top + bottom - KH) // sh + 1, OW likewise."""
+    cols = _windows(_pad_image(x, padding), kernels.shape[2:], stride)
+    return np.tensordot(cols, kernels, axes=([3, 4, 5], [1, 2, 3])) + biases
+
+
+def conv2d_backward(dy, x, kernels, stride, padding):
+    """dK[f, c, p, q] = sum_{n,i,j} dy[n, i, j, f] xpad[n, i*sh + p, j*sw + q, c]
+    (the im2col matrix transposed times dy);  db[f] = sum_{n,i,j} dy[n, i, j, f];
+    dxpad[n, i*sh + p, j*sw + q, c] += sum_f dy[n, i, j, f] K[f, c, p, q] for each kernel
+    offset (p, q), then the padding is cut off.
+
+    dy (N, OH, OW, F) -> (dx like x, dkernels like kernels, dbiases (F,))."""
+    n, oh, ow, _ = dy.shape
+    (sh, sw), (kh, kw) = stride, kernels.shape[2:]
+    (top, bottom), (left, right) = padding
+    xpad = _pad_image(x, padding)
+    dkernels = np.tensordot(dy, _windows(xpad, (kh, kw), stride), axes=([0, 1, 2], [0, 1, 2]))
+    dxpad = np.zeros(xpad.shape, dtype=x.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            dxpad[:, _offset_slice(p, sh, oh), _offset_slice(q, sw, ow)] += dy @ kernels[:, :, p, q]
+    dx = dxpad[:, top:top + x.shape[1], left:left + x.shape[2]]
+    return np.ascontiguousarray(dx), dkernels, dy.sum(axis=(0, 1, 2))
+
+
+def _pool_windows(x, pool, stride):
+    """The (N, OH, OW, C, ph, pw) windows of x.  When they tile the image (stride ==
+    pool) this is a reshape of x (rows and columns past the last full window dropped);
+    otherwise (overlapping, or gaps between windows) a strided sliding-window view."""
+    if tuple(pool) != tuple(stride):
+        return _windows(x, pool, stride)
+    n, h, w, c = x.shape
+    (ph, pw) = pool
+    oh, ow = h // ph, w // pw
+    tiles = x[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
+    return tiles.transpose(0, 1, 3, 5, 2, 4)
+
+
+def maxpool2d_forward(x, pool, stride):
+    """y[n, i, j, c] = max_{p,q} x[n, i*sh + p, j*sw + q, c], OH = (H - ph) // sh + 1;
+    indices[n, i, j, c] = p*pw + q of the first maximum in row-major window order (ties
+    go to the first, as in PyTorch).  -> (y (N, OH, OW, C), indices int32 of y's shape)."""
+    windows = _pool_windows(x, pool, stride)
+    flat = windows.reshape(windows.shape[:4] + (-1,))
+    indices = flat.argmax(axis=-1)
+    y = np.take_along_axis(flat, indices[..., None], axis=-1)[..., 0]
+    return y, indices.astype(np.int32)
+
+
+def maxpool2d_backward(dy, indices, input_shape, pool, stride):
+    """dx[n, i*sh + p, j*sw + q, c] += dy[n, i, j, c] where indices[n, i, j, c] == p*pw + q:
+    each output's gradient goes to the input it took; overlapping windows add up."""
+    _, oh, ow, _ = dy.shape
+    (ph, pw), (sh, sw) = pool, stride
+    dx = np.zeros(input_shape, dtype=dy.dtype)
+    zero = dy.dtype.type(0)
+    for p in range(ph):
+        for q in range(pw):
+            dx[:, _offset_slice(p, sh, oh), _offset_slice(q, sw, ow)] += np.where(
+                indices == p * pw + q, dy, zero)
+    return dx
+
+
+def avgpool2d_forward(x, pool, stride):
+    """y[n, i, j, c] = 1/(ph pw) sum_{p,q} x[n, i*sh + p, j*sw + q, c]."""
+    return _pool_windows(x, pool, stride).mean(axis=(4, 5))
+
+
+def avgpool2d_backward(dy, input_shape, pool, stride):
+    """dx[n, i*sh + p, j*sw + q, c] += dy[n, i, j, c] / (ph pw) for every window offset."""
+    _, oh, ow, _ = dy.shape
+    (ph, pw), (sh, sw) = pool, stride
+    share = dy / dy.dtype.type(ph * pw)
+    dx = np.zeros(input_shape, dtype=dy.dtype)
+    for p in range(ph):
+        for q in range(pw):
+            dx[:, _offset_slice(p, sh, oh), _offset_slice(q, sw, ow)] += share
+    return dx
+
+
+def global_avgpool_forward(x):
+    """y[n, c] = 1/(H W) sum_{h,w} x[n, h, w, c]  ->  (N, C)."""
+    return x.mean(axis=(1, 2))
+
+
+def global_avgpool_backward(dy, input_shape):
+    """dx[n, h, w, c] = dy[n, c] / (H W)."""
+    n, h, w, c = input_shape
+    share = dy / dy.dtype.type(h * w)
+    return np.ascontiguousarray(np.broadcast_to(share[:, None, None, :], input_shape))
+
+
+def global_maxpool_forward(x):
+    """y[n, c] = max_{h,w} x[n, h, w, c];  indices[n, c] = h*W + w of the first maximum
+    -> (y (N, C), indices int32 (N, C))."""
+    n, h, w, c = x.shape
+    flat = x.reshape(n, h * w, c)
+    indices = flat.argmax(axis=1)
+    return np.take_along_axis(flat, indices[:, None, :], axis=1)[:, 0], indices.astype(np.int32)
+
+
+def global_maxpool_backward(dy, indices, input_shape):
+    """dx[n, h, w, c] = dy[n, c] at the position h*W + w = indices[n, c], else 0."""
+    n, h, w, c = input_shape
+    dx = np.zeros((n, h * w, c), dtype=dy.dtype)
+    np.put_along_axis(dx, indices[:, None, :].astype(np.intp), dy[:, None, :], axis=1)
+    return dx.reshape(input_shape)
+
+
+def dropout_forward(x, mask, scale):
+    """y = x * mask * scale: inverted dropout, mask (x's shape, bool or uint8) keeps an
+    element with probability 1 - rate and scale = 1 / (1 - rate) keeps E[y] = x."""
+    return x * mask * x.dtype.type(scale)
+
+
+def dropout_backward(dy, mask, scale):
+    """dx = dy * mask * scale."""
+    return dy * mask * dy.dtype.type(scale)

@@ -4,7 +4,14 @@ from .dense import Dense
 from .activations import (ElementwiseActivation, Sigmoid, Tanh, Softsign, HardSigmoid, HardTanh,
                           ReLU, LeakyReLU, PReLU, RReLU, ELU, SELU, NoisyReLU, GELU, Swish,
                           Softmax)
+from .conv import Conv2D, Convolution2D
+from .pooling import (MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+                      GlobalMaxPooling2D)
+from .reshape import Flatten
+from .dropout import Dropout
 
 __all__ = ["Layer", "Dense", "ElementwiseActivation", "Sigmoid", "Tanh", "Softsign",
            "HardSigmoid", "HardTanh", "ReLU", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU",
-           "NoisyReLU", "GELU", "Swish", "Softmax"]
+           "NoisyReLU", "GELU", "Swish", "Softmax", "Conv2D", "Convolution2D", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten",
+           "Dropout"]

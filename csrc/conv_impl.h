@@ -1,0 +1,429 @@
+/*
+ * conv_impl.h -- the body of conv.c for one element type.  Included twice by
+ * conv.c with RG_T = float, RG_SFX = f32 and RG_T = double, RG_SFX = f64.
+ * The equations, layouts, threading and workspace are described in conv.c.
+ */
+#define RG_F(name) RG_CAT(RG_CAT(name, _), RG_SFX)
+#define RG_VL ((int64_t)(RG_VEC_BYTES / sizeof(RG_T)))   /* lanes of one vector */
+
+typedef RG_T RG_F(vec) __attribute__((vector_size(RG_VEC_BYTES), aligned(sizeof(RG_T))));
+
+/* Copy a run of n values: runs are short (KW C: 5 values for LeNet's first layer), where a
+ * library memcpy call costs more than the copy, or long (3x3x64: 192).  GCC would turn the
+ * short loop back into a memmove call, hence no-tree-loop-distribute-patterns on the
+ * function that inlines it (measured: im2col 2x faster for LeNet's first layer). */
+RG_INLINE void RG_F(copy_run)(RG_T *restrict dst, const RG_T *restrict src, int64_t n)
+{
+    if (n >= 64) {
+        memcpy(dst, src, (size_t)n * sizeof(RG_T));
+        return;
+    }
+    int64_t e = 0;
+    for (; e + RG_VL <= n; e += RG_VL) *(RG_F(vec) *)(dst + e) = *(const RG_F(vec) *)(src + e);
+    for (; e < n; ++e) dst[e] = src[e];
+}
+
+RG_INLINE void RG_F(zero_run)(RG_T *dst, int64_t n)
+{
+    for (int64_t e = 0; e < n; ++e) dst[e] = 0;
+}
+
+/* Cols rows of the output pixels m in [m0, m1) (m = (n OH + i) OW + j), written
+ * to cols[(m - m0) K ...]: the patch xpad[n, i sh + p, j sw + q, c] in (p, q, c)
+ * order, zeros where the window hangs over the padding.  For a fixed p the
+ * valid q form one run and x[n, h, w:w+len, :] is contiguous in NHWC, so each
+ * patch row is one copy and at most two zero fills. */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+static void RG_F(im2col_pixels)(RG_T *cols, const RG_T *x, const rg_conv_geom *g, int64_t m0,
+                                int64_t m1)
+{
+    const int64_t C = g->C, KW = g->KW, K = g->KH * KW * C, row_len = KW * C;
+    /* (n, i, j) of pixel m0, then stepped: no divisions in the pixel loop */
+    int64_t j = m0 % g->OW, i = (m0 / g->OW) % g->OH, n = m0 / g->OW / g->OH;
+    for (int64_t m = m0; m < m1; ++m) {
+        const RG_T *xn = x + n * g->H * g->W * C;
+        RG_T *dst = cols + (m - m0) * K;
+        const int64_t w0 = j * g->sw - g->pl;
+        const int64_t q_lo = w0 < 0 ? -w0 : 0;
+        const int64_t q_hi = w0 + KW > g->W ? g->W - w0 : KW;   /* q in [q_lo, q_hi) valid */
+        for (int64_t p = 0; p < g->KH; ++p, dst += row_len) {
+            const int64_t h = i * g->sh + p - g->pt;
+            if (h < 0 || h >= g->H || q_hi <= q_lo) {
+                RG_F(zero_run)(dst, row_len);
+                continue;
+            }
+            RG_F(zero_run)(dst, q_lo * C);
+            RG_F(copy_run)(dst + q_lo * C, xn + (h * g->W + w0 + q_lo) * C, (q_hi - q_lo) * C);
+            RG_F(zero_run)(dst + q_hi * C, (KW - q_hi) * C);
+        }
+        if (++j == g->OW) {
+            j = 0;
+            if (++i == g->OH) { i = 0; ++n; }
+        }
+    }
+}
+
+/* The same patches transposed, for layers whose patch rows are short (KW C < RG_SHORT_RUN,
+ * LeNet's first layer: 5 values): colsT[k ld + (m - m0)], k = (p, q, c).  For a fixed k
+ * the pixels of one output row read x at a constant stride (sw C; 1 for C = 1, stride 1),
+ * so the copy runs over up to OW pixels instead of KW C values. */
+RG_INLINE void RG_CAT(RG_F(im2colT_pixels), _body)(RG_T *restrict colsT, int64_t ld,
+                                                   const RG_T *restrict x, const rg_conv_geom *g,
+                                                   int64_t m0, int64_t m1)
+{
+    const int64_t C = g->C, KW = g->KW, sw = g->sw;
+    int64_t j = m0 % g->OW, i = (m0 / g->OW) % g->OH, n = m0 / g->OW / g->OH;
+    for (int64_t m = m0; m < m1;) {
+        const int64_t seg = g->OW - j < m1 - m ? g->OW - j : m1 - m;
+        const RG_T *xn = x + n * g->H * g->W * C;
+        for (int64_t p = 0; p < g->KH; ++p) {
+            const int64_t h = i * g->sh + p - g->pt;
+            for (int64_t q = 0; q < KW; ++q) {
+                const int64_t w0 = j * sw + q - g->pl;   /* w of the segment's first pixel */
+                int64_t t_lo = w0 < 0 ? (-w0 + sw - 1) / sw : 0;
+                int64_t t_hi = w0 > g->W - 1 ? 0 : (g->W - 1 - w0) / sw + 1;
+                if (t_hi > seg) t_hi = seg;
+                if (h < 0 || h >= g->H || t_lo > t_hi) t_lo = t_hi = seg;
+                for (int64_t c = 0; c < C; ++c) {
+                    RG_T *restrict dst = colsT + ((p * KW + q) * C + c) * ld + (m - m0);
+                    const RG_T *restrict src = xn + (h * g->W + w0) * C + c;
+                    for (int64_t t = 0; t < t_lo; ++t) dst[t] = 0;
+                    if (sw * C == 1) {   /* unit stride: vector copies (a memmove call
+                                            costs more than these runs of ~OW values) */
+                        int64_t t = t_lo;
+                        for (; t + RG_VL <= t_hi; t += RG_VL)
+                            *(RG_F(vec) *)(dst + t) = *(const RG_F(vec) *)(src + t);
+                        for (; t < t_hi; ++t) dst[t] = src[t];
+                    } else {
+                        for (int64_t t = t_lo; t < t_hi; ++t) dst[t] = src[t * sw * C];
+                    }
+                    for (int64_t t = t_hi; t < seg; ++t) dst[t] = 0;
+                }
+            }
+        }
+        m += seg;
+        j += seg;
+        if (j == g->OW) {
+            j = 0;
+            if (++i == g->OH) { i = 0; ++n; }
+        }
+    }
+}
+
+/* dx += col2im of a transposed dcols tile, dcolsT[k ld + (m - m0)]: the adjoint of
+ * im2colT_pixels, with the same runs along an output row (a vector add for C = 1,
+ * stride 1).  Whole images belong to the calling thread (see rg_conv2d_backward). */
+RG_INLINE void RG_CAT(RG_F(col2imT_pixels), _body)(RG_T *restrict dx, const RG_T *restrict dcolsT,
+                                                   int64_t ld, const rg_conv_geom *g,
+                                                   int64_t m0, int64_t m1)
+{
+    const int64_t C = g->C, KW = g->KW, sw = g->sw;
+    int64_t j = m0 % g->OW, i = (m0 / g->OW) % g->OH, n = m0 / g->OW / g->OH;
+    for (int64_t m = m0; m < m1;) {
+        const int64_t seg = g->OW - j < m1 - m ? g->OW - j : m1 - m;
+        RG_T *dxn = dx + n * g->H * g->W * C;
+        for (int64_t p = 0; p < g->KH; ++p) {
+            const int64_t h = i * g->sh + p - g->pt;
+            if (h < 0 || h >= g->H) continue;
+            for (int64_t q = 0; q < KW; ++q) {
+                const int64_t w0 = j * sw + q - g->pl;
+                const int64_t t_lo = w0 < 0 ? (-w0 + sw - 1) / sw : 0;
+                int64_t t_hi = w0 > g->W - 1 ? 0 : (g->W - 1 - w0) / sw + 1;
+                if (t_hi > seg) t_hi = seg;
+                for (int64_t c = 0; c < C; ++c) {
+                    const RG_T *restrict src = dcolsT + ((p * KW + q) * C + c) * ld + (m - m0);
+                    RG_T *restrict d = dxn + (h * g->W + w0) * C + c;
+                    if (sw * C == 1) {
+                        _Pragma("omp simd")
+                        for (int64_t t = t_lo; t < t_hi; ++t) d[t] += src[t];
+                    } else {
+                        for (int64_t t = t_lo; t < t_hi; ++t) d[t * sw * C] += src[t];
+                    }
+                }
+            }
+        }
+        m += seg;
+        j += seg;
+        if (j == g->OW) {
+            j = 0;
+            if (++i == g->OH) { i = 0; ++n; }
+        }
+    }
+}
+
+/* dx += col2im of the dcols rows of pixels [m0, m1): the adjoint of
+ * im2col_pixels.  The (q, c) run of one patch row is contiguous in dcols and,
+ * clipped to the valid q, in dx, so the inner loop is one vector add. */
+RG_INLINE void RG_CAT(RG_F(col2im_pixels), _body)(RG_T *restrict dx, const RG_T *restrict dcols,
+                                                  const rg_conv_geom *g, int64_t m0, int64_t m1)
+{
+    const int64_t C = g->C, KW = g->KW, K = g->KH * KW * C, row_len = KW * C;
+    for (int64_t m = m0; m < m1; ++m) {
+        const int64_t r = m / g->OW, j = m % g->OW, n = r / g->OH, i = r % g->OH;
+        const int64_t w0 = j * g->sw - g->pl;
+        const int64_t q_lo = w0 < 0 ? -w0 : 0;
+        const int64_t q_hi = w0 + KW > g->W ? g->W - w0 : KW;
+        const int64_t len = (q_hi - q_lo) * C;
+        for (int64_t p = 0; p < g->KH; ++p) {
+            const int64_t h = i * g->sh + p - g->pt;
+            if (h < 0 || h >= g->H || len <= 0) continue;
+            const RG_T *restrict s = dcols + (m - m0) * K + p * row_len + q_lo * C;
+            RG_T *restrict d = dx + ((n * g->H + h) * g->W + w0 + q_lo) * C;
+            _Pragma("omp simd")
+            for (int64_t e = 0; e < len; ++e) d[e] += s[e];
+        }
+    }
+}
+
+/* The GEMM micro-kernel: c[r, :] (+)= sum_k a(r, k) b[k, :] for r < RG_MR and
+ * NV vectors of columns, a(r, k) = a[r rs + k cs] (so A may be row-major cols,
+ * or cols transposed), b row-major with row stride ldb (padded with zeros to
+ * whole vectors).  The RG_MR x NV accumulators stay in registers over the
+ * whole k loop: per k, NV vector loads of B, RG_MR broadcasts and RG_MR NV
+ * FMAs.  Only the first m_valid rows and n_valid columns are stored (c has
+ * row stride ldc); with acc, c is added to instead of overwritten. */
+#define RG_GEMM_TILE_BODY(NV)                                                              \
+    RG_F(vec) s[RG_MR][NV];                                                                \
+    for (int r = 0; r < RG_MR; ++r)                                                        \
+        for (int v = 0; v < NV; ++v) s[r][v] = (RG_F(vec)){ 0 };                           \
+    for (int64_t k = 0; k < kc; ++k) {                                                     \
+        RG_F(vec) bv[NV];                                                                  \
+        for (int v = 0; v < NV; ++v) bv[v] = *(const RG_F(vec) *)(b + k * ldb + v * RG_VL); \
+        for (int r = 0; r < RG_MR; ++r) {                                                  \
+            const RG_T av = a[r * rs + k * cs];                                            \
+            for (int v = 0; v < NV; ++v) s[r][v] += av * bv[v];                            \
+        }                                                                                  \
+    }                                                                                      \
+    for (int r = 0; r < m_valid; ++r) {                                                    \
+        RG_T *cr = c + r * ldc;                                                            \
+        if (n_valid == NV * RG_VL) {                                                       \
+            for (int v = 0; v < NV; ++v) {                                                 \
+                RG_F(vec) *cv = (RG_F(vec) *)(cr + v * RG_VL);                             \
+                *cv = acc ? *cv + s[r][v] : s[r][v];                                       \
+            }                                                                              \
+            continue;                                                                      \
+        }                                                                                  \
+        RG_T row[NV * RG_VEC_BYTES / sizeof(RG_T)];                                        \
+        for (int v = 0; v < NV; ++v) *(RG_F(vec) *)(row + v * RG_VL) = s[r][v];           \
+        if (acc) { for (int64_t e = 0; e < n_valid; ++e) cr[e] += row[e]; }                \
+        else { for (int64_t e = 0; e < n_valid; ++e) cr[e] = row[e]; }                     \
+    }
+
+RG_INLINE void RG_CAT(RG_F(gemm_tile1), _body)(RG_T *restrict c, int64_t ldc,
+                                               const RG_T *restrict a, int64_t rs, int64_t cs,
+                                               const RG_T *restrict b, int64_t ldb, int64_t kc,
+                                               int m_valid, int64_t n_valid, int acc)
+{
+    RG_GEMM_TILE_BODY(1)
+}
+
+RG_INLINE void RG_CAT(RG_F(gemm_tile2), _body)(RG_T *restrict c, int64_t ldc,
+                                               const RG_T *restrict a, int64_t rs, int64_t cs,
+                                               const RG_T *restrict b, int64_t ldb, int64_t kc,
+                                               int m_valid, int64_t n_valid, int acc)
+{
+    RG_GEMM_TILE_BODY(2)
+}
+
+/* c (m x n, row stride ldc) (+)= A (m x kc) B (kc x n): A's rows in blocks of
+ * RG_MR (A must be readable for whole blocks: the callers pad it), B's columns
+ * in blocks of 2 vectors, or 1 when n fits in one (the LeNet widths, 6 and
+ * 16 filters, waste fewer lanes). */
+RG_INLINE void RG_CAT(RG_F(gemm), _body)(RG_T *restrict c, int64_t ldc, const RG_T *restrict a,
+                                         int64_t rs, int64_t cs, const RG_T *restrict b,
+                                         int64_t ldb, int64_t m, int64_t n, int64_t kc, int acc)
+{
+    const int64_t nr = n <= RG_VL ? RG_VL : 2 * RG_VL;
+    for (int64_t j = 0; j < n; j += nr) {
+        const int64_t nv = n - j < nr ? n - j : nr;
+        for (int64_t i = 0; i < m; i += RG_MR) {
+            const int mv = (int)(m - i < RG_MR ? m - i : RG_MR);
+            if (nr == RG_VL)
+                RG_CAT(RG_F(gemm_tile1), _body)(c + i * ldc + j, ldc, a + i * rs, rs, cs, b + j,
+                                                ldb, kc, mv, nv, acc);
+            else
+                RG_CAT(RG_F(gemm_tile2), _body)(c + i * ldc + j, ldc, a + i * rs, rs, cs, b + j,
+                                                ldb, kc, mv, nv, acc);
+        }
+    }
+}
+
+RG_MULTIVERSION(RG_F(gemm),
+                (RG_T *restrict c, int64_t ldc, const RG_T *restrict a, int64_t rs, int64_t cs,
+                 const RG_T *restrict b, int64_t ldb, int64_t m, int64_t n, int64_t kc, int acc),
+                (c, ldc, a, rs, cs, b, ldb, m, n, kc, acc))
+/* RG_MULTIVERSION by hand, to add RG_NO_MEMCPY_CALLS: the copy tails are < 8 values. */
+#if RG_HAVE_AVX2_PATH
+RG_NO_MEMCPY_CALLS __attribute__((target("avx2,fma")))
+static void RG_F(im2colT_pixels_avx2)(RG_T *restrict colsT, int64_t ld, const RG_T *restrict x,
+                                      const rg_conv_geom *g, int64_t m0, int64_t m1)
+{
+    RG_CAT(RG_F(im2colT_pixels), _body)(colsT, ld, x, g, m0, m1);
+}
+#endif
+RG_NO_MEMCPY_CALLS
+static void RG_F(im2colT_pixels)(RG_T *restrict colsT, int64_t ld, const RG_T *restrict x,
+                                 const rg_conv_geom *g, int64_t m0, int64_t m1)
+{
+#if RG_HAVE_AVX2_PATH
+    if (rg_cpu_has_avx2_fma()) {
+        RG_F(im2colT_pixels_avx2)(colsT, ld, x, g, m0, m1);
+        return;
+    }
+#endif
+    RG_CAT(RG_F(im2colT_pixels), _body)(colsT, ld, x, g, m0, m1);
+}
+RG_MULTIVERSION(RG_F(col2imT_pixels),
+                (RG_T *restrict dx, const RG_T *restrict dcolsT, int64_t ld,
+                 const rg_conv_geom *g, int64_t m0, int64_t m1),
+                (dx, dcolsT, ld, g, m0, m1))
+RG_MULTIVERSION(RG_F(col2im_pixels),
+                (RG_T *restrict dx, const RG_T *restrict dcols, const rg_conv_geom *g,
+                 int64_t m0, int64_t m1),
+                (dx, dcols, g, m0, m1))
+
+int64_t RG_F(rg_conv2d_workspace_size)(int64_t C, int64_t KH, int64_t KW, int64_t F,
+                                       int n_threads)
+{
+    const rg_conv_plan pl = rg_conv_make_plan(C, KH, KW, F, RG_VL);
+    return pl.shared + (int64_t)n_threads * pl.per_thread + RG_CONV_GROUPS * pl.group_size;
+}
+
+RG_NO_MEMCPY_CALLS
+void RG_F(rg_conv2d_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *wm, const RG_T *b,
+                             int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
+                             int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                             int64_t OH, int64_t OW, int n_threads)
+{
+    const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
+    const rg_conv_plan P = rg_conv_make_plan(C, KH, KW, F, RG_VL);
+    const int64_t K = P.K, M = N * OH * OW, n_tiles = (M + P.mt - 1) / P.mt;
+    const int nt = rg_threads_for(M * K * F, RG_CONV_GRAIN, n_threads);
+    RG_T *bp = work;   /* wm with rows padded to ldb columns */
+    for (int64_t k = 0; k < K; ++k) {
+        for (int64_t f = 0; f < F; ++f) bp[k * P.ldb + f] = wm[k * F + f];
+        for (int64_t f = F; f < P.ldb; ++f) bp[k * P.ldb + f] = 0;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+        const int t = 0, T = 1;
+#endif
+        RG_T *cols = work + P.shared + t * P.per_thread;
+        for (int64_t tile = n_tiles * t / T; tile < n_tiles * (t + 1) / T; ++tile) {
+            const int64_t m0 = tile * P.mt, m1 = m0 + P.mt < M ? m0 + P.mt : M;
+            RG_T *yt = y + m0 * F;
+            for (int64_t m = 0; m < m1 - m0; ++m)
+                for (int64_t f = 0; f < F; ++f) yt[m * F + f] = b[f];
+            if (P.transposed) {
+                RG_F(im2colT_pixels)(cols, P.mt, x, &g, m0, m1);
+                RG_F(gemm)(yt, F, cols, 1, P.mt, bp, P.ldb, m1 - m0, F, K, 1);
+            } else {
+                RG_F(im2col_pixels)(cols, x, &g, m0, m1);
+                RG_F(gemm)(yt, F, cols, K, 1, bp, P.ldb, m1 - m0, F, K, 1);
+            }
+        }
+    }
+}
+
+RG_NO_MEMCPY_CALLS
+void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const RG_T *dy,
+                              const RG_T *x, const RG_T *wmt, int64_t N, int64_t H, int64_t W,
+                              int64_t C, int64_t F, int64_t KH, int64_t KW, int64_t sh,
+                              int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW,
+                              int n_threads)
+{
+    const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
+    const rg_conv_plan P = rg_conv_make_plan(C, KH, KW, F, RG_VL);
+    const int64_t K = P.K, per_image = OH * OW;
+    /* the batch is cut into G image groups whatever the thread count, each with
+     * its own partial sums, so the reduction order never depends on it */
+    const int64_t G = N < RG_CONV_GROUPS ? N : RG_CONV_GROUPS;
+    RG_T *group_sums = work + P.shared + (int64_t)n_threads * P.per_thread;
+    int nt = rg_threads_for(N * per_image * K * F, RG_CONV_GRAIN, n_threads);
+    if (nt > G) nt = (int)G;   /* threads own whole groups, so whole images of dx */
+    RG_T *bp = work;           /* wm^T (F x K) with rows padded to ldk columns */
+    for (int64_t f = 0; f < F; ++f) {
+        for (int64_t k = 0; k < K; ++k) bp[f * P.ldk + k] = wmt[f * K + k];
+        for (int64_t k = K; k < P.ldk; ++k) bp[f * P.ldk + k] = 0;
+    }
+    memset(dx, 0, (size_t)(N * H * W * C) * sizeof(RG_T));
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+        const int t = 0, T = 1;
+#endif
+        RG_T *cols = work + P.shared + t * P.per_thread;
+        RG_T *dcols = cols + P.off_dcols;
+        RG_T *dyt = cols + P.off_dyt;               /* dy tile, rows padded to ldb */
+        RG_T *dyT = cols + P.off_dyT;               /* dy tile transposed (colsT layout) */
+        for (int64_t grp = G * t / T; grp < G * (t + 1) / T; ++grp) {
+            RG_T *dw = group_sums + grp * P.group_size;          /* this group's cols^T dy */
+            double *dbg = (double *)(dw + P.off_group_db);       /* and sum of dy, in double */
+            memset(dw, 0, (size_t)(P.kpad * P.ldb) * sizeof(RG_T));
+            for (int64_t f = 0; f < F; ++f) dbg[f] = 0.0;
+            const int64_t m_begin = (N * grp / G) * per_image;
+            const int64_t m_end = (N * (grp + 1) / G) * per_image;
+            for (int64_t m0 = m_begin; m0 < m_end; m0 += P.mt) {
+                const int64_t m1 = m0 + P.mt < m_end ? m0 + P.mt : m_end, rows = m1 - m0;
+                if (P.transposed) RG_F(im2colT_pixels)(cols, P.mt, x, &g, m0, m1);
+                else RG_F(im2col_pixels)(cols, x, &g, m0, m1);
+                for (int64_t m = 0; m < rows; ++m) {
+                    const RG_T *src = dy + (m0 + m) * F;
+                    for (int64_t f = 0; f < F; ++f) {
+                        dyt[m * P.ldb + f] = src[f];
+                        dbg[f] += (double)src[f];
+                    }
+                    for (int64_t f = F; f < P.ldb; ++f) dyt[m * P.ldb + f] = 0;
+                }
+                /* dw[k, f] += sum_m cols[m, k] dy[m, f]: A = cols^T; the rows k >= K
+                 * of the last block read past the tile's K rows or columns, into the
+                 * slack after it, and are never used */
+                if (P.transposed) RG_F(gemm)(dw, P.ldb, cols, P.mt, 1, dyt, P.ldb, K, F, rows, 1);
+                else RG_F(gemm)(dw, P.ldb, cols, 1, K, dyt, P.ldb, K, F, rows, 1);
+                /* dcols = dy wm^T, then scattered back onto dx */
+                if (P.transposed) {
+                    /* dcolsT = wm dy^T: A = wm read from bp (rs 1, cs ldk; the rows
+                     * k >= K of the last block read into the workspace after bp and
+                     * are never stored), B = dy^T packed with rows of P.mtp */
+                    for (int64_t f = 0; f < F; ++f) {
+                        RG_T *dst = dyT + f * P.mtp;
+                        for (int64_t m = 0; m < rows; ++m) dst[m] = dyt[m * P.ldb + f];
+                        for (int64_t m = rows; m < P.mtp; ++m) dst[m] = 0;
+                    }
+                    RG_F(gemm)(dcols, P.mt, bp, 1, P.ldk, dyT, P.mtp, K, rows, F, 0);
+                    RG_F(col2imT_pixels)(dx, dcols, P.mt, &g, m0, m1);
+                } else {
+                    RG_F(gemm)(dcols, K, dyt, P.ldb, 1, bp, P.ldk, rows, K, F, 0);
+                    RG_F(col2im_pixels)(dx, dcols, &g, m0, m1);
+                }
+            }
+        }
+    }
+    /* the per-group partial sums, added in group order */
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t f = 0; f < F; ++f) {
+            RG_T sum = 0;
+            for (int64_t grp = 0; grp < G; ++grp) sum += group_sums[grp * P.group_size +
+                                                                    k * P.ldb + f];
+            dwm[k * F + f] = sum;
+        }
+    for (int64_t f = 0; f < F; ++f) {
+        double sum = 0.0;
+        for (int64_t grp = 0; grp < G; ++grp)
+            sum += ((const double *)(group_sums + grp * P.group_size + P.off_group_db))[f];
+        db[f] = (RG_T)sum;
+    }
+}
+
+#undef RG_GEMM_TILE_BODY
+#undef RG_VL
+#undef RG_F
