@@ -112,14 +112,5 @@ static rg_conv_plan rg_conv_make_plan(int64_t C, int64_t KH, int64_t KW, int64_t
     return P;
 }
 
-#define RG_T float
-#define RG_SFX f32
-#include "conv_impl.h"
-#undef RG_T
-#undef RG_SFX
-
-#define RG_T double
-#define RG_SFX f64
-#include "conv_impl.h"
-#undef RG_T
-#undef RG_SFX
+#define RG_TEMPLATE "conv_impl.h"
+#include "rg_instantiate.h"
