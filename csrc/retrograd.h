@@ -27,6 +27,13 @@ const char *rg_compiler(void);      /* compiler id and version used for the kern
 #define RG_SIMD_AVX2_FMA 1
 #define RG_SIMD_AVX512   2          /* AVX-512 for the transcendental loops, AVX2+FMA elsewhere */
 
+/* Work per thread below which a kernel does not start (more) threads: waking a
+ * sleeping OpenMP thread costs tens of microseconds (retrograd runs with
+ * OMP_WAIT_POLICY=PASSIVE), so a thread must get at least that much work.
+ * Units: elements for element-wise loops and updates. */
+#define RG_GRAIN_CHEAP     (1 << 18)   /* a few flops per element (ReLU, clip, SGD) */
+#define RG_GRAIN_TRANSCEND (1 << 16)   /* exp/tanh/erf or sqrt/div per element */
+
 /* ---- element-wise activations ---------------------------------------------
  * One forward and one backward entry point per dtype; `kind` picks the function
  * (RG_ACT_*), `a` and `b` are its hyper-parameters (see the table in

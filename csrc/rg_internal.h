@@ -37,9 +37,6 @@ int rg_cpu_has_avx2_fma(void);
 /* 1 when the CPU has AVX-512 F/DQ/VL/BW (used by RG_MULTIVERSION_WIDE). */
 int rg_cpu_has_avx512(void);
 
-/* Element counts per thread below which element-wise loops stay on one thread. */
-#define RG_GRAIN_CHEAP     (1 << 16)   /* a few flops per element (ReLU, clip) */
-#define RG_GRAIN_TRANSCEND (1 << 13)   /* exp/tanh/erf per element */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define RG_HAVE_AVX2_PATH 1

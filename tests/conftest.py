@@ -6,6 +6,13 @@ import pytest
 import retrograd
 
 BACKENDS = ["numpy"] + (["native"] if retrograd.native_available() else [])
+# Elements per thread below which a native kernel stays on fewer threads; thread-count tests
+# size their inputs from it so that they really run on several threads.
+if retrograd.native_available():
+    from retrograd._native._runtime import grains as _grains
+    MULTI_THREAD_ELEMENTS = 3 * _grains()["cheap"]
+else:
+    MULTI_THREAD_ELEMENTS = 1
 DTYPES = [np.float32, np.float64]
 # Agreement expected between the backends after one layer (API.md, "Conventions").
 TOLERANCES = {np.dtype(np.float32): {"rtol": 1e-4, "atol": 1e-5},

@@ -16,7 +16,7 @@ from retrograd.layers import (ELU, GELU, SELU, HardSigmoid, HardTanh, LeakyReLU,
                               PReLU, ReLU, RReLU, Sigmoid, Softmax, Softsign, Swish, Tanh)
 from retrograd.layers import activations as activations_module
 
-from conftest import DTYPES, TOLERANCES
+from conftest import MULTI_THREAD_ELEMENTS, DTYPES, TOLERANCES
 
 needs_native = pytest.mark.skipif(not retrograd.native_available(),
                                   reason="native kernels not built")
@@ -222,7 +222,8 @@ def test_native_softmax_cross_entropy_matches_numpy(dtype, n, c, seed, soft):
 @pytest.mark.parametrize("name", list(SPECS))
 def test_native_does_not_depend_on_the_thread_count(name, restore_num_threads):
     # large enough for the kernels to split the work between threads
-    x = _inputs((40000, CHANNELS), seed=10, kinks=True).astype(np.float32)
+    x = _inputs((MULTI_THREAD_ELEMENTS // CHANNELS, CHANNELS), seed=10,
+                kinks=True).astype(np.float32)
     g = np.random.default_rng(11).normal(size=x.shape).astype(np.float32)
     results = []
     for n_threads in (1, 2):

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import retrograd
+from conftest import MULTI_THREAD_ELEMENTS
 from retrograd.backend import numpy_ops
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
@@ -245,7 +246,7 @@ def _all_kernels(x, dy, alpha):
 
 def test_thread_count_independence(threads):
     rng = np.random.default_rng(5)
-    x = (rng.standard_normal((3000, 64)) * 3).astype(np.float32)
+    x = (rng.standard_normal((MULTI_THREAD_ELEMENTS // 64, 64)) * 3).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     alpha = rng.random(64).astype(np.float32)
     results = {}

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import retrograd
+from conftest import MULTI_THREAD_ELEMENTS
 from retrograd.backend import numpy_ops
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
@@ -172,7 +173,7 @@ def test_matches_the_formula(name, shapes, dtype, threads, t0, seed):
 
 # Sizes around two grains (RG_GRAIN_TRANSCEND = 8192, RG_GRAIN_CHEAP = 65536 per thread),
 # with thread blocks that start and end inside arrays and an empty array in between.
-BIG_SHAPES = [(70001,), (3,), (0,), (300, 301), (17,)]
+BIG_SHAPES = [(MULTI_THREAD_ELEMENTS + 1,), (3,), (0,), (300, 301), (17,)]
 
 
 @pytest.mark.parametrize("name", NAMES)

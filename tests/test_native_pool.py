@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import retrograd
+from conftest import MULTI_THREAD_ELEMENTS
 from retrograd.backend import numpy_ops
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
@@ -252,8 +253,9 @@ def run_every_kernel(x, seed=4):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_results_do_not_depend_on_the_thread_count(dtype, restore_num_threads):
-    # large enough that every kernel starts a team (above 2 * RG_GRAIN_CHEAP visits)
-    x = np.random.default_rng(5).standard_normal((8, 33, 31, 40)).astype(dtype)
+    # four times the multi-thread size, so the kernels split the work between threads
+    x = np.random.default_rng(5).standard_normal(
+        (4 * MULTI_THREAD_ELEMENTS // (33 * 31 * 40), 33, 31, 40)).astype(dtype)
     results = []
     for n_threads in (1, 2, 4):
         retrograd.set_num_threads(n_threads)

@@ -13,7 +13,7 @@ from retrograd.layers import (AveragePooling2D, GlobalAveragePooling2D, GlobalMa
                               MaxPooling2D)
 from retrograd.layers import pooling as pooling_module
 
-from conftest import BACKENDS, DTYPES, TOLERANCES, central_difference
+from conftest import MULTI_THREAD_ELEMENTS, BACKENDS, DTYPES, TOLERANCES, central_difference
 
 needs_native = pytest.mark.skipif(not retrograd.native_available(),
                                   reason="native kernels not built")
@@ -229,8 +229,9 @@ def test_native_matches_numpy_on_random_shapes(case, dtype, seed, ties):
 
 @needs_native
 def test_native_does_not_depend_on_the_thread_count(restore_num_threads):
-    x = np.random.default_rng(0).normal(size=(16, 20, 20, 8)).astype(np.float32)
-    dy = np.random.default_rng(1).normal(size=(16, 9, 9, 8)).astype(np.float32)
+    n = MULTI_THREAD_ELEMENTS // (20 * 20 * 8) + 1
+    x = np.random.default_rng(0).normal(size=(n, 20, 20, 8)).astype(np.float32)
+    dy = np.random.default_rng(1).normal(size=(n, 9, 9, 8)).astype(np.float32)
     results = []
     for n_threads in (1, 2):
         retrograd.set_num_threads(n_threads)

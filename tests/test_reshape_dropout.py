@@ -12,7 +12,7 @@ from retrograd.layers import Dropout, Flatten
 from retrograd.layers import dropout as dropout_module
 from retrograd.layers import reshape as reshape_module
 
-from conftest import BACKENDS, DTYPES
+from conftest import MULTI_THREAD_ELEMENTS, BACKENDS, DTYPES
 
 needs_native = pytest.mark.skipif(not retrograd.native_available(),
                                   reason="native kernels not built")
@@ -186,7 +186,7 @@ def test_native_dropout_kernels_match_numpy(shape, dtype, rate, mask_dtype, seed
 @needs_native
 def test_native_dropout_does_not_depend_on_the_thread_count(restore_num_threads):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(64, 32, 32)).astype(np.float32)
+    x = rng.normal(size=(MULTI_THREAD_ELEMENTS // 1024 + 1, 32, 32)).astype(np.float32)
     mask = rng.random(x.shape) >= 0.4
     results = []
     for n_threads in (1, 2):

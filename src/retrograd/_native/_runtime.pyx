@@ -1,6 +1,6 @@
 """Build and CPU facts of the native kernels (for retrograd.show_config)."""
 from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_simd_level, rg_compiler,
-                      RG_SIMD_AVX2_FMA, RG_SIMD_AVX512)
+                      RG_SIMD_AVX2_FMA, RG_SIMD_AVX512, RG_GRAIN_CHEAP, RG_GRAIN_TRANSCEND)
 
 
 def openmp_enabled():
@@ -25,3 +25,9 @@ def simd_level():
 def compiler():
     """Compiler id and version that built the kernels."""
     return rg_compiler().decode()
+
+
+def grains():
+    """Work per thread below which kernels stay on fewer threads:
+    {"cheap": ..., "transcendental": ...} in elements."""
+    return {"cheap": RG_GRAIN_CHEAP, "transcendental": RG_GRAIN_TRANSCEND}

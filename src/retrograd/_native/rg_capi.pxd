@@ -8,6 +8,8 @@ cdef extern from "retrograd.h" nogil:
     const char *rg_compiler()
     int RG_SIMD_AVX2_FMA
     int RG_SIMD_AVX512
+    int64_t RG_GRAIN_CHEAP
+    int64_t RG_GRAIN_TRANSCEND
 
     int RG_ACT_COUNT
     void rg_activation_forward_f32(float *y, const float *x, int64_t n,
