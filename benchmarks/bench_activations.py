@@ -18,12 +18,11 @@ native-pre time, compared with the machine's copy bandwidth measured here (np.co
 """
 import argparse
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import copy_bandwidth, median_ms
 from retrograd.backend import numpy_ops
 
 try:
@@ -45,15 +44,6 @@ ACTIVATIONS = [
     ("softmax", ()),
 ]
 
-
-def median_ms(fn, repeats):
-    fn()  # warm-up: first-touch of outputs, thread team start-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def ops_pass(module, name, hyper, x, dy):
@@ -138,12 +128,6 @@ def torch_pass(name, hyper, x, dy, y, dx):
         bwd()
     return run
 
-
-def copy_bandwidth(n, repeats):
-    """GB/s of np.copyto between two n-value float32 arrays (read + write)."""
-    src, dst = np.ones(n, np.float32), np.empty(n, np.float32)
-    ms = median_ms(lambda: np.copyto(dst, src), repeats)
-    return 2 * 4 * n / (ms * 1e-3) / 1e9
 
 
 def main(argv=None):

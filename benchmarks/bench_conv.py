@@ -22,12 +22,11 @@ they keep their default, noted in the header).
 import argparse
 import contextlib
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import median_ms
 from retrograd.backend import numpy_ops
 
 try:
@@ -49,15 +48,6 @@ SHAPES = {
     "3x3-64": (32, 32, 32, 64, 64, 3, 1),
 }
 
-
-def median_ms(fn, repeats):
-    fn()  # warm-up: workspace growth, first touch, thread start-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def blas_threads(n):

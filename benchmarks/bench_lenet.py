@@ -15,12 +15,11 @@ NumPy reference runs once per batch size (single-threaded apart from its BLAS).
 import argparse
 import contextlib
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import median_time
 from retrograd import layers, losses, optimizers
 
 try:
@@ -63,15 +62,6 @@ def torch_lenet():
     return step
 
 
-def median_s(fn, repeats):
-    fn()
-    fn()  # warm-up: workspaces, first touch, thread start-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv=None):
@@ -102,7 +92,7 @@ def main(argv=None):
         if batch not in numpy_rate:
             with retrograd.use_backend("numpy"):
                 model = lenet()
-                numpy_rate[batch] = batch / median_s(lambda: model.train_step(x, y),
+                numpy_rate[batch] = batch / median_time(lambda: model.train_step(x, y),
                                                      max(1, repeats // 3))
         for n_threads in threads:
             retrograd.set_num_threads(n_threads)
@@ -113,14 +103,14 @@ def main(argv=None):
                 for backend in backends:
                     with retrograd.use_backend(backend):
                         model = lenet()
-                        native = batch / median_s(lambda: model.train_step(x, y), repeats)
+                        native = batch / median_time(lambda: model.train_step(x, y), repeats)
                 tt = None
                 if torch is not None:
                     torch.set_num_threads(n_threads)
                     step = torch_lenet()
                     xt = torch.from_numpy(x).permute(0, 3, 1, 2)   # NHWC memory
                     yt = torch.from_numpy(y)
-                    tt = batch / median_s(lambda: step(xt, yt), repeats)
+                    tt = batch / median_time(lambda: step(xt, yt), repeats)
             nat = f"{native:13.0f}" if native else f"{'-':>13}"
             tor = f"{tt:12.0f}" if tt else f"{'-':>12}"
             r_np = f"{native / numpy_rate[batch]:8.1f}x" if native else f"{'-':>9}"

@@ -23,12 +23,11 @@ copy bandwidth measured here (np.copyto between two 10M-value float32 arrays).
 import argparse
 import math
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import copy_bandwidth, median_ms
 from retrograd.backend import numpy_ops
 
 try:
@@ -73,15 +72,6 @@ OPTIMIZERS = {
 }
 
 
-def median_ms(fn, repeats):
-    fn()  # warm-up: first touch, thread team start-up, lazy state
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
-
 
 def make_arrays(shapes, state_names, rng):
     params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
@@ -112,12 +102,6 @@ def torch_step(spec, params, grads, mode):
         return None
     return opt.step
 
-
-def copy_bandwidth(n, repeats):
-    """GB/s of np.copyto between two n-value float32 arrays (read + write)."""
-    src, dst = np.ones(n, np.float32), np.empty(n, np.float32)
-    ms = median_ms(lambda: np.copyto(dst, src), repeats)
-    return 2 * 4 * n / (ms * 1e-3) / 1e9
 
 
 def main(argv=None):

@@ -16,12 +16,11 @@ forward + backward:
 """
 import argparse
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import median_ms
 from retrograd.backend import numpy_ops
 
 try:
@@ -34,15 +33,6 @@ if retrograd.native_available():
 
 POOL = STRIDE = (2, 2)
 
-
-def median_ms(fn, repeats):
-    fn()  # warm-up: first touch, thread team start-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def kernel_passes(module, op, x, dy):

@@ -8,7 +8,7 @@ import pytest
 import retrograd
 from retrograd import minimize, optimizers
 from retrograd.minimize import (GradientDescent, Newton, OptimizerPath, QuadraticBowl,
-                                Rosenbrock, Saddle, optimize, quadratic_bowl, rosenbrock,
+                                Rosenbrock, optimize, quadratic_bowl, rosenbrock,
                                 saddle)
 
 # An elongated bowl off the origin: curvatures 1 and 10, so L = 10 and gradient

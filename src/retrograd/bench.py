@@ -37,7 +37,7 @@ HEADERS = ("case", "threads", "numpy ms", "native ms", "torch ms", "numpy/native
 
 def median_time(fn, repeats=10, warmup=2):
     """Median wall time in seconds of ``repeats`` calls of ``fn()``, after ``warmup``
-    untimed calls."""
+    untimed calls (first touch of outputs, workspace growth, thread start-up)."""
     for _ in range(warmup):
         fn()
     times = []
@@ -46,6 +46,19 @@ def median_time(fn, repeats=10, warmup=2):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def median_ms(fn, repeats, warmup=1):
+    """``median_time`` in milliseconds (the unit of the benchmark scripts' tables)."""
+    return 1e3 * median_time(fn, repeats, warmup)
+
+
+def copy_bandwidth(n, repeats):
+    """GB/s of np.copyto between two n-value float32 arrays (bytes read + written): the
+    yardstick of the memory-bound kernels' achieved traffic."""
+    src, dst = np.ones(n, np.float32), np.empty(n, np.float32)
+    ms = median_ms(lambda: np.copyto(dst, src), repeats)
+    return 2 * 4 * n / (ms * 1e-3) / 1e9
 
 
 def _layer_step(layer, x):

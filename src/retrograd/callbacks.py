@@ -51,9 +51,11 @@ class Callback:
     params = None
 
     def set_model(self, model):
+        """Called by fit before training: the model this callback watches."""
         self.model = model
 
     def set_params(self, params):
+        """Called by fit before training: epochs, steps per epoch, verbosity..."""
         self.params = params
 
     def on_train_begin(self, logs=None):

@@ -511,6 +511,7 @@ def _add_backend_options(p):
 
 
 def build_parser():
+    """The argparse parser of ``python -m retrograd`` with its subcommands."""
     debug = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a command's parser leaves the flag alone unless it is given after the command.
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

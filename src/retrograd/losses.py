@@ -45,9 +45,11 @@ class Loss:
         return self.forward(*args)
 
     def forward(self, y_pred, y_true):
+        """The loss (a float), reduced by the mean (see the class docstring)."""
         raise NotImplementedError(f"{self.name} does not implement forward")
 
     def backward(self, y_pred, y_true):
+        """dL/d y_pred, an array of y_pred's shape and float dtype."""
         raise NotImplementedError(f"{self.name} does not implement backward")
 
     def get_config(self):

@@ -317,11 +317,13 @@ class Rosenbrock(_Objective):
         return float((self.a - x) ** 2 + self.b * (y - x * x) ** 2)
 
     def gradient(self, x):
+        """grad f = (-2 (a - x) - 4 b x (y - x^2), 2 b (y - x^2))."""
         x, y = self._point(x)
         return np.array([-2.0 * (self.a - x) - 4.0 * self.b * x * (y - x * x),
                          2.0 * self.b * (y - x * x)])
 
     def hessian(self, x):
+        """[[2 - 4 b (y - x^2) + 8 b x^2, -4 b x], [-4 b x, 2 b]]."""
         x, y = self._point(x)
         off = -4.0 * self.b * x
         return np.array([[2.0 - 4.0 * self.b * (y - x * x) + 8.0 * self.b * x * x, off],
@@ -369,9 +371,11 @@ class QuadraticBowl(_Objective):
         return float(0.5 * r @ self.matrix @ r)
 
     def gradient(self, x):
+        """grad f = A (x - c)."""
         return self.matrix @ (self._point(x) - self.center)
 
     def hessian(self, x):
+        """The constant Hessian A."""
         self._point(x)
         return self.matrix.copy()
 
@@ -395,10 +399,12 @@ class Saddle(_Objective):
         return float(x * x - y * y)
 
     def gradient(self, x):
+        """grad f = (2 x, -2 y)."""
         x, y = self._point(x)
         return np.array([2.0 * x, -2.0 * y])
 
     def hessian(self, x):
+        """diag(2, -2): one positive and one negative curvature, a saddle."""
         self._point(x)
         return np.diag([2.0, -2.0])
 

@@ -55,6 +55,7 @@ class LearningRateSchedule:
         raise NotImplementedError(f"{self.name} does not implement _decay")
 
     def get_config(self):
+        """Constructor arguments that rebuild this schedule (JSON-serialisable)."""
         return {"initial_learning_rate": self.initial_learning_rate,
                 "warmup_steps": self.warmup_steps}
 

@@ -32,9 +32,13 @@ class Layer:
         return self.forward(input_data)
 
     def forward(self, input_data):
+        """The layer's output for a batch ``input_data`` (shape and formula in the
+        class docstring); keeps what backward needs."""
         raise NotImplementedError(f"{self.name} does not implement forward")
 
     def backward(self, grad_output):
+        """``(dL/d input, param_grads)`` from ``grad_output`` = dL/d output of the last
+        forward; param_grads is ``self.grads`` (filled here) or None."""
         raise NotImplementedError(f"{self.name} does not implement backward")
 
     # ---- helpers for subclasses ------------------------------------------------------------
