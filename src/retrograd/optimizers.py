@@ -323,7 +323,17 @@ class SGD(Optimizer):
         return (lr,)
 
 
-class Momentum(Optimizer):
+class _VelocityMethod(Optimizer):
+    """Base of Momentum and NAG: one velocity per array, scalars (lr, momentum)."""
+
+    slots = ("velocity",)
+    hyper = ("momentum",)
+
+    def _scalars(self, lr):
+        return (lr, self.momentum)
+
+
+class Momentum(_VelocityMethod):
     """Gradient descent with momentum (Polyak's heavy ball).
 
         v_0 = 0
@@ -345,21 +355,16 @@ class Momentum(Optimizer):
     """
 
     kernel = "momentum_step"
-    slots = ("velocity",)
-    hyper = ("momentum",)
 
     def __init__(self, learning_rate=0.001, momentum=0.9, clipnorm=None, clipvalue=None):
         super().__init__(learning_rate, clipnorm, clipvalue)
         self.momentum = _fraction(momentum, self.name, "momentum")
 
-    def _scalars(self, lr):
-        return (lr, self.momentum)
-
 
 GradientDescentWithMomentum = Momentum
 
 
-class NesterovAcceleratedGradient(Optimizer):
+class NesterovAcceleratedGradient(_VelocityMethod):
     """Nesterov's accelerated gradient, in the form of Sutskever et al. (the
     gradient is the one at the current point; the look-ahead moves into p).
 
@@ -381,15 +386,10 @@ class NesterovAcceleratedGradient(Optimizer):
     """
 
     kernel = "nag_step"
-    slots = ("velocity",)
-    hyper = ("momentum",)
 
     def __init__(self, learning_rate=0.001, momentum=0.9, clipnorm=None, clipvalue=None):
         super().__init__(learning_rate, clipnorm, clipvalue)
         self.momentum = _fraction(momentum, self.name, "momentum")
-
-    def _scalars(self, lr):
-        return (lr, self.momentum)
 
 
 NAG = NesterovAcceleratedGradient

@@ -140,6 +140,23 @@ class HardTanh(ElementwiseActivation):
         return {"min_val": self.min_val, "max_val": self.max_val, **super().get_config()}
 
 
+class _OneParameterActivation(ElementwiseActivation):
+    """An element-wise activation with one finite hyper-parameter named ``parameter``,
+    passed to the kernels and stored in the config."""
+
+    parameter = None
+
+    def __init__(self, value, dtype=np.float32):
+        super().__init__(dtype)
+        setattr(self, self.parameter, check_finite(value, self.name, self.parameter))
+
+    def hyper(self):
+        return (getattr(self, self.parameter),)
+
+    def get_config(self):
+        return {self.parameter: getattr(self, self.parameter), **super().get_config()}
+
+
 class ReLU(ElementwiseActivation):
     """Rectified linear unit: s = max(0, z);  ds/dz = 1 if z > 0 else 0 (0 at z = 0).
 
@@ -153,7 +170,7 @@ class ReLU(ElementwiseActivation):
     kernel = "relu"
 
 
-class LeakyReLU(ElementwiseActivation):
+class LeakyReLU(_OneParameterActivation):
     """s = z if z > 0 else alpha z;  ds/dz = 1 if z > 0 else alpha (alpha at z = 0).
 
     Shapes: input (N, ...) -> output of the same shape.
@@ -164,16 +181,10 @@ class LeakyReLU(ElementwiseActivation):
     """
 
     kernel = "leaky_relu"
+    parameter = "alpha"
 
     def __init__(self, alpha=0.01, dtype=np.float32):
-        super().__init__(dtype)
-        self.alpha = check_finite(alpha, self.name, "alpha")
-
-    def hyper(self):
-        return (self.alpha,)
-
-    def get_config(self):
-        return {"alpha": self.alpha, **super().get_config()}
+        super().__init__(alpha, dtype)
 
 
 class PReLU(ElementwiseActivation):
@@ -288,7 +299,7 @@ class RReLU(ElementwiseActivation):
                 **super().get_config()}
 
 
-class ELU(ElementwiseActivation):
+class ELU(_OneParameterActivation):
     """Exponential linear unit: s = z if z > 0 else alpha (e^z - 1);
     ds/dz = 1 if z > 0 else alpha e^z (= s + alpha).
 
@@ -300,16 +311,10 @@ class ELU(ElementwiseActivation):
     """
 
     kernel = "elu"
+    parameter = "alpha"
 
     def __init__(self, alpha=1.0, dtype=np.float32):
-        super().__init__(dtype)
-        self.alpha = check_finite(alpha, self.name, "alpha")
-
-    def hyper(self):
-        return (self.alpha,)
-
-    def get_config(self):
-        return {"alpha": self.alpha, **super().get_config()}
+        super().__init__(alpha, dtype)
 
 
 class SELU(ElementwiseActivation):
@@ -402,7 +407,7 @@ class GELU(ElementwiseActivation):
         return {"approximate": self.approximate, **super().get_config()}
 
 
-class Swish(ElementwiseActivation):
+class Swish(_OneParameterActivation):
     """Swish (Ramachandran et al. 2017; SiLU when beta = 1): s = z sigma(beta z);
     ds/dz = sigma + beta z sigma (1 - sigma),  sigma = sigmoid(beta z).
 
@@ -414,16 +419,10 @@ class Swish(ElementwiseActivation):
     """
 
     kernel = "swish"
+    parameter = "beta"
 
     def __init__(self, beta=1.0, dtype=np.float32):
-        super().__init__(dtype)
-        self.beta = check_finite(beta, self.name, "beta")
-
-    def hyper(self):
-        return (self.beta,)
-
-    def get_config(self):
-        return {"beta": self.beta, **super().get_config()}
+        super().__init__(beta, dtype)
 
 
 class Softmax(Layer):
