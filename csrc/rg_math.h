@@ -18,6 +18,15 @@
 
 typedef union { float f; int32_t i; } rg_f32_bits;
 
+/* The bits of 2^k for an integral float k in [-126, 127], or of 2^0 when k is NaN (a NaN
+ * input then propagates through the polynomial instead): converting a NaN to an integer,
+ * or shifting a negative one, would be undefined behaviour in C. */
+RG_INLINE int32_t rg_exp2i_bits_f32(float k)
+{
+    int32_t ki = (int32_t)(k == k ? k : 0.0f);
+    return (int32_t)((uint32_t)(ki + 127) << 23);
+}
+
 /* exp(x) for float32, Cephes expf: x = k ln2 + r, |r| <= ln2/2,
  * exp(r) by a degree-7 minimax polynomial, 2^k assembled in the exponent bits.
  * Max error ~1 ulp; x is clamped to [-87.3, 88.7] (exp stays finite, normal). */
@@ -37,7 +46,7 @@ RG_INLINE float rg_exp_f32(float x)
     p = p * r + 5.0000001201e-1f;
     p = p * r2 + r + 1.0f;
     rg_f32_bits s;
-    s.i = ((int32_t)k + 127) << 23;
+    s.i = rg_exp2i_bits_f32(k);
     return p * s.f;
 }
 
@@ -62,7 +71,7 @@ RG_INLINE float rg_expm1_f32(float x)
     p = p * r + 5.0000001201e-1f;
     float em1 = p * (r * r) + r;   /* e^r - 1 */
     rg_f32_bits s;
-    s.i = ((int32_t)k + 127) << 23;
+    s.i = rg_exp2i_bits_f32(k);
     return s.f * em1 + (s.f - 1.0f);
 }
 
