@@ -2,6 +2,7 @@
 tolerances, thread-count restoration, and a central-difference helper."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import retrograd
 
@@ -65,3 +66,33 @@ def central_difference(f, x, eps=1e-6):
 def numeric_grad():
     """The central-difference helper, ``numeric_grad(f, x, eps=1e-6)``."""
     return central_difference
+
+
+# Hypothesis profiles.  "fast" (the default, run by CI) keeps the property tests to a few
+# dozen examples each; "--slow" runs thousands of examples per kernel and the soak tests.
+# Tests that pin max_examples in their own @settings keep it; the fuzz tests follow the profile.
+settings.register_profile("fast", max_examples=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fast")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="thousands of hypothesis examples per kernel, and the soak tests")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long runs (memory growth); only with --slow")
+    if config.getoption("--slow"):
+        settings.load_profile("slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip_soak = pytest.mark.skip(reason="soak test: run with --slow")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip_soak)
