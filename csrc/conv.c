@@ -51,6 +51,7 @@
  */
 #include <string.h>
 #include "rg_internal.h"
+#include "rg_gemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -59,9 +60,6 @@ typedef struct {
     int64_t H, W, C, KH, KW, sh, sw, pt, pl, OH, OW;
 } rg_conv_geom;
 
-#define RG_VEC_BYTES 32        /* the micro-kernel's vectors: AVX2 ymm (two xmm on the baseline) */
-#define RG_MR 6                /* micro-kernel rows: 6 x 2 vector accumulators + 2 B vectors
-                                  + 1 broadcast fit the 16 ymm registers */
 #define RG_CONV_TILE (1 << 15) /* cols elements per tile: 128 KB in float32, L2-resident */
 #define RG_CONV_GRAIN (1 << 18)/* multiply-adds per thread below which one thread runs */
 #define RG_CONV_GROUPS 16      /* image groups of the backward's kernel-gradient reduction */
