@@ -21,9 +21,12 @@
  * cols matrix never exists and never crosses DRAM.  The micro-kernel keeps an
  * RG_MR x 2-vector block of outputs in registers and vectorises over output
  * channels; for narrow layers (F <= one vector: LeNet's 6) it uses one vector
- * so fewer lanes idle, and for LeNet's C = 1 or 6 a direct NHWC loop would do
- * the same multiply-adds with the same broadcasts, so one code path serves.
- * Where a patch row is short (KW C < RG_SHORT_RUN: 5 values in LeNet's first
+ * so fewer lanes idle; for C = 6 (LeNet's second layer) a direct NHWC loop would
+ * do the same multiply-adds with the same broadcasts, so the tiles serve.
+ * Single-channel images at stride 1 (LeNet's first layer) are the exception:
+ * their tile is 25 copies of the image and 6 filters fill 6 of 8 lanes, so they
+ * take the direct kernels of conv_direct_impl.h, vectorised over the output
+ * width.  Other layers whose patch row is short (KW C < RG_SHORT_RUN: 5 values in LeNet's first
  * layer) the tile is stored transposed, colsT (K x mt), so that im2col copies
  * runs along an output row instead of 5-value runs; the micro-kernel takes A
  * with any row and column stride, so both layouts feed the same GEMM.
@@ -42,7 +45,8 @@
  *              each dx element is written by one thread in pixel order and dK, db
  *              are summed in one fixed order: no result depends on the thread
  *              count.  At most G threads are used.
- * Workspace: `work`, rg_conv2d_workspace_size_<t>(C, KH, KW, F, n_threads)
+ * Workspace: `work`, rg_conv2d_workspace_size_<t>(H, W, C, F, KH, KW, sh, sw, pt, pl, OH, OW,
+ * n_threads)
  * elements: the packed kernel matrix, per thread a cols tile, a dcols tile
  * and a dy tile, then per image group a K x F partial dK and F doubles.  The
  * caller keeps it between calls (native_ops grows one buffer on demand).
@@ -68,6 +72,11 @@ typedef struct {
 #define RG_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #define RG_SHORT_RUN 16        /* patch rows (KW C values) shorter than this use colsT */
 
+#define RG_DB 6                /* filters per register block of the direct C = 1 kernels */
+#define RG_DR 4                /* dx rows per register block of the direct C = 1 kernels */
+typedef int32_t rg_lane_int_f32;   /* the integer lane of each element type (bit masks) */
+typedef int64_t rg_lane_int_f64;
+
 /* The tile size and the workspace layout of one call (elements of the kernel's type). */
 typedef struct {
     int64_t K;        /* KH KW C, the patch length */
@@ -80,12 +89,18 @@ typedef struct {
     int64_t per_thread, off_dcols, off_dyt, off_dyT;   /* one thread's tiles */
     int64_t group_size, off_group_db;         /* one image group's partial sums (backward) */
     int transposed;   /* the cols tile is stored as colsT (K x mt) */
+    int direct;       /* C = 1, stride 1: conv_direct_impl.h instead of im2col tiles */
+    int64_t d_f6;     /* direct: F rounded up to whole RG_DB filter blocks */
+    int64_t d_hp, d_ws;      /* direct: rows and row stride of the padded image */
+    int64_t d_rows, d_wid;   /* direct: rows and row stride of one padded dy plane */
+    int64_t off_dypad, off_tmp;   /* direct: one thread's dypad planes and store buffer */
 } rg_conv_plan;
 
 static int64_t rg_round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
-static rg_conv_plan rg_conv_make_plan(int64_t C, int64_t KH, int64_t KW, int64_t F, int64_t vl)
+static rg_conv_plan rg_conv_make_plan(const rg_conv_geom *g, int64_t F, int64_t vl)
 {
+    const int64_t C = g->C, KH = g->KH, KW = g->KW;
     rg_conv_plan P;
     P.K = KH * KW * C;
     P.ldb = rg_round_up(F, F <= vl ? vl : 2 * vl);
@@ -107,6 +122,23 @@ static rg_conv_plan rg_conv_make_plan(int64_t C, int64_t KH, int64_t KW, int64_t
     P.per_thread = P.off_dyT + rg_round_up(F * P.mtp, 16);
     P.off_group_db = rg_round_up(P.kpad * P.ldb, 16);
     P.group_size = P.off_group_db + rg_round_up(2 * F, 16);   /* F doubles, in RG_T units */
+    P.direct = C == 1 && g->sh == 1 && g->sw == 1;
+    if (P.direct) {
+        /* widths: whole 2-vector blocks of output (forward) or input (dx) pixels, plus the
+         * kernel's reach, plus a vector of slack; dy planes have RG_DR more rows for the
+         * last block of dx rows */
+        const int64_t ow_blocks = rg_round_up(g->OW, 2 * vl);
+        const int64_t in_reach = g->pl + rg_round_up(g->W, 2 * vl);
+        P.d_f6 = rg_round_up(F, RG_DB);
+        P.d_hp = g->OH + KH - 1;
+        P.d_ws = rg_round_up(ow_blocks + KW - 1 + vl, vl);
+        P.d_rows = (g->OH > g->H + g->pt ? g->OH : g->H + g->pt) + 2 * (KH - 1) + RG_DR;
+        P.d_wid = rg_round_up((ow_blocks > in_reach ? ow_blocks : in_reach) + 2 * KW + vl, vl);
+        P.off_dypad = rg_round_up(P.d_hp * P.d_ws, 16);
+        P.off_tmp = P.off_dypad + rg_round_up(P.d_f6 * P.d_rows * P.d_wid, 16);
+        P.per_thread = P.off_tmp + rg_round_up(RG_DB * 2 * vl, 16);
+        if (P.shared < P.K * P.d_f6) P.shared = rg_round_up(P.K * P.d_f6, 16);
+    }
     return P;
 }
 

@@ -7,6 +7,8 @@
 #define RG_VL ((int64_t)(RG_VEC_BYTES / sizeof(RG_T)))   /* lanes of one vector */
 
 typedef RG_T RG_F(vec) __attribute__((vector_size(RG_VEC_BYTES), aligned(sizeof(RG_T))));
+/* integer lanes of the same width (bit masks of RG_F(vec)) */
+typedef RG_CAT(rg_lane_int_, RG_SFX) RG_F(ivec) __attribute__((vector_size(RG_VEC_BYTES)));
 
 /* Copy a run of n values: runs are short (KW C: 5 values for LeNet's first layer), where a
  * library memcpy call costs more than the copy, or long (3x3x64: 192).  GCC would turn the
@@ -176,6 +178,7 @@ RG_INLINE void RG_CAT(RG_F(col2im_pixels), _body)(RG_T *restrict dx, const RG_T 
 }
 
 #include "gemm_impl.h"
+#include "conv_direct_impl.h"
 
 /* RG_MULTIVERSION by hand, to add RG_NO_MEMCPY_CALLS: the copy tails are < 8 values. */
 #if RG_HAVE_AVX2_PATH
@@ -207,11 +210,13 @@ RG_MULTIVERSION(RG_F(col2im_pixels),
                  int64_t m0, int64_t m1),
                 (dx, dcols, g, m0, m1))
 
-int64_t RG_F(rg_conv2d_workspace_size)(int64_t C, int64_t KH, int64_t KW, int64_t F,
-                                       int n_threads)
+int64_t RG_F(rg_conv2d_workspace_size)(int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
+                                       int64_t KW, int64_t sh, int64_t sw, int64_t pt,
+                                       int64_t pl, int64_t OH, int64_t OW, int n_threads)
 {
-    const rg_conv_plan pl = rg_conv_make_plan(C, KH, KW, F, RG_VL);
-    return pl.shared + (int64_t)n_threads * pl.per_thread + RG_CONV_GROUPS * pl.group_size;
+    const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
+    const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
+    return P.shared + (int64_t)n_threads * P.per_thread + RG_CONV_GROUPS * P.group_size;
 }
 
 RG_NO_MEMCPY_CALLS
@@ -221,9 +226,31 @@ void RG_F(rg_conv2d_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *wm,
                              int64_t OH, int64_t OW, int n_threads)
 {
     const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
-    const rg_conv_plan P = rg_conv_make_plan(C, KH, KW, F, RG_VL);
+    const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
     const int64_t K = P.K, M = N * OH * OW, n_tiles = (M + P.mt - 1) / P.mt;
-    const int nt = rg_threads_for(M * K * F, RG_CONV_GRAIN, n_threads);
+    int nt = rg_threads_for(M * K * F, RG_CONV_GRAIN, n_threads);
+    if (P.direct) {   /* whole images per thread, a contiguous block each */
+        if (nt > N) nt = (int)N;
+        RG_F(direct_pack_kernels)(work, wm, F, 1, K, F, P.d_f6);
+#ifdef _OPENMP
+        #pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+        {
+#ifdef _OPENMP
+            const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+            const int t = 0, T = 1;
+#endif
+            RG_T *xpad = work + P.shared + t * P.per_thread;
+            RG_F(zero_run)(xpad, P.d_hp * P.d_ws);
+            for (int64_t n = N * t / T; n < N * (t + 1) / T; ++n) {
+                RG_F(direct_fill_image)(xpad, x + n * H * W, &g, &P);
+                RG_F(direct_forward_image)(y + n * OH * OW * F, xpad, work, b, &g, &P, F,
+                                           xpad + P.off_tmp);
+            }
+        }
+        return;
+    }
     RG_T *bp = work;   /* wm with rows padded to ldb columns */
     for (int64_t k = 0; k < K; ++k) {
         for (int64_t f = 0; f < F; ++f) bp[k * P.ldb + f] = wm[k * F + f];
@@ -263,7 +290,7 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
                               int n_threads)
 {
     const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
-    const rg_conv_plan P = rg_conv_make_plan(C, KH, KW, F, RG_VL);
+    const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
     const int64_t K = P.K, per_image = OH * OW;
     /* the batch is cut into G image groups whatever the thread count, each with
      * its own partial sums, so the reduction order never depends on it */
@@ -272,11 +299,15 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
     int nt = rg_threads_for(N * per_image * K * F, RG_CONV_GRAIN, n_threads);
     if (nt > G) nt = (int)G;   /* threads own whole groups, so whole images of dx */
     RG_T *bp = work;           /* wm^T (F x K) with rows padded to ldk columns */
-    for (int64_t f = 0; f < F; ++f) {
-        for (int64_t k = 0; k < K; ++k) bp[f * P.ldk + k] = wmt[f * K + k];
-        for (int64_t k = K; k < P.ldk; ++k) bp[f * P.ldk + k] = 0;
+    if (P.direct) {
+        RG_F(direct_pack_kernels)(bp, wmt, 1, K, K, F, P.d_f6);
+    } else {
+        for (int64_t f = 0; f < F; ++f) {
+            for (int64_t k = 0; k < K; ++k) bp[f * P.ldk + k] = wmt[f * K + k];
+            for (int64_t k = K; k < P.ldk; ++k) bp[f * P.ldk + k] = 0;
+        }
+        if (dx) memset(dx, 0, (size_t)(N * H * W * C) * sizeof(RG_T));
     }
-    memset(dx, 0, (size_t)(N * H * W * C) * sizeof(RG_T));
 #ifdef _OPENMP
     #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -287,6 +318,8 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
         const int t = 0, T = 1;
 #endif
         RG_T *cols = work + P.shared + t * P.per_thread;
+        if (P.direct)   /* xpad and the dypad planes (conv_direct_impl.h) */
+            RG_F(zero_run)(cols, P.off_dypad + P.d_f6 * P.d_rows * P.d_wid);
         RG_T *dcols = cols + P.off_dcols;
         RG_T *dyt = cols + P.off_dyt;               /* dy tile, rows padded to ldb */
         RG_T *dyT = cols + P.off_dyT;               /* dy tile transposed (colsT layout) */
@@ -295,6 +328,18 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
             double *dbg = (double *)(dw + P.off_group_db);       /* and sum of dy, in double */
             memset(dw, 0, (size_t)(P.kpad * P.ldb) * sizeof(RG_T));
             for (int64_t f = 0; f < F; ++f) dbg[f] = 0.0;
+            if (P.direct) {
+                RG_T *xpad = cols, *dypad = cols + P.off_dypad;
+                for (int64_t n = N * grp / G; n < N * (grp + 1) / G; ++n) {
+                    RG_F(direct_fill_image)(xpad, x + n * H * W, &g, &P);
+                    RG_F(direct_fill_dy)(dypad, dbg, dy + n * per_image * F, &g, &P, F);
+                    RG_F(direct_kernel_grad_image)(dw, xpad, dypad, &g, &P, F);
+                    if (dx)
+                        RG_F(direct_input_grad_image)(dx + n * H * W, dypad, bp, &g, &P, F,
+                                                      cols + P.off_tmp);
+                }
+                continue;
+            }
             const int64_t m_begin = (N * grp / G) * per_image;
             const int64_t m_end = (N * (grp + 1) / G) * per_image;
             for (int64_t m0 = m_begin; m0 < m_end; m0 += P.mt) {
@@ -315,6 +360,7 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
                 if (P.transposed) RG_F(gemm)(dw, P.ldb, cols, P.mt, 1, dyt, P.ldb, K, F, rows, 1);
                 else RG_F(gemm)(dw, P.ldb, cols, 1, K, dyt, P.ldb, K, F, rows, 1);
                 /* dcols = dy wm^T, then scattered back onto dx */
+                if (!dx) continue;
                 if (P.transposed) {
                     /* dcolsT = wm dy^T: A = wm read from bp (rs 1, cs ldk; the rows
                      * k >= K of the last block read into the workspace after bp and

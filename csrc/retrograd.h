@@ -208,14 +208,18 @@ void rg_optim_lion_f64(double *const *params, double *const *m, const double *co
 
 /* ---- 2-D convolution (NHWC) ---------------------------------------------------
  * forward : y = b + sum_{c,p,q} xpad[n, i sh + p, j sw + q, c] K[f, c, p, q]
- * backward: dx, dwm = cols^T dy, db = sum of dy (overwritten).
+ * backward: dx, dwm = cols^T dy, db = sum of dy (overwritten); dx may be NULL (not computed).
  * x, dx (N, H, W, C); y, dy (N, OH, OW, F); wm, dwm (KH KW C, F) =
  * kernels.transpose(2, 3, 1, 0); wmt (F, KH KW C) = kernels.transpose(0, 2, 3, 1);
- * b, db (F,); work: rg_conv2d_workspace_size_<t>(C, KH, KW, F, n_threads)
- * elements.  Padding pt on top, pl on the left; OH, OW >= 1.  See conv.c.
+ * b, db (F,); work: rg_conv2d_workspace_size_<t>(H, W, C, F, KH, KW, sh, sw, pt, pl,
+ * OH, OW, n_threads) elements.  Padding pt on top, pl on the left; OH, OW >= 1.  See conv.c.
  */
-int64_t rg_conv2d_workspace_size_f32(int64_t C, int64_t KH, int64_t KW, int64_t F, int n_threads);
-int64_t rg_conv2d_workspace_size_f64(int64_t C, int64_t KH, int64_t KW, int64_t F, int n_threads);
+int64_t rg_conv2d_workspace_size_f32(int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
+                                     int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                                     int64_t OH, int64_t OW, int n_threads);
+int64_t rg_conv2d_workspace_size_f64(int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
+                                     int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
+                                     int64_t OH, int64_t OW, int n_threads);
 void rg_conv2d_forward_f32(float *y, float *work, const float *x, const float *wm, const float *b,
                            int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH,
                            int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,

@@ -98,6 +98,57 @@ def test_random_shapes_match_the_formula(dtype, case):
     check(*make(rng, dtype, **case, stride=stride, padding=padding), stride, padding)
 
 
+@st.composite
+def direct_cases(draw):
+    """Single-channel images at stride 1 (the direct kernels of csrc/conv_direct_impl.h):
+    widths across several 2-vector blocks of output and input pixels, filter counts around
+    the 6-filter register block."""
+    kh, kw = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    top, bottom, left, right = (draw(st.integers(0, 3)) for _ in range(4))
+    h = draw(st.integers(max(1, kh - top - bottom), 12))
+    w = draw(st.integers(max(1, kw - left - right), 40))
+    return dict(n=draw(st.integers(1, 5)), h=h, w=w, c=1, f=draw(st.integers(1, 13)), kh=kh,
+                kw=kw, stride=(1, 1), padding=((top, bottom), (left, right)),
+                seed=draw(st.integers(0, 2**31)))
+
+
+@pytest.mark.usefixtures("restore_num_threads")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=40, deadline=None)
+@given(case=direct_cases(), n_threads=st.integers(1, 3))
+def test_single_channel_direct_kernels_match_the_formula(dtype, case, n_threads):
+    retrograd.set_num_threads(n_threads)
+    rng = np.random.default_rng(case.pop("seed"))
+    stride, padding = case.pop("stride"), case.pop("padding")
+    check(*make(rng, dtype, **case, stride=stride, padding=padding), stride, padding)
+
+
+@pytest.mark.parametrize("c, stride", [(1, (1, 1)), (1, (2, 1)), (3, (1, 1))])
+def test_without_the_input_gradient(c, stride):
+    """input_grad=False (a network's first layer): dx is None, dK and db unchanged."""
+    rng = np.random.default_rng(c)
+    padding = ((1, 0), (2, 1))
+    x, k, b, dy = make(rng, np.float32, 3, 11, 13, c, 6, 5, 5, stride, padding)
+    dx, dk, db = native_ops.conv2d_backward(dy, x, k, stride, padding)
+    none, dk2, db2 = native_ops.conv2d_backward(dy, x, k, stride, padding, input_grad=False)
+    assert none is None
+    np.testing.assert_array_equal(dk2, dk)
+    np.testing.assert_array_equal(db2, db)
+
+
+def test_infinite_pixels_reach_only_the_kernel_gradients_they_touch():
+    """An infinite pixel in the last column of a single-channel image enters dK[:, :, :, q]
+    only for the q that reach it: the direct kernel's vector lanes past the output width
+    must not multiply it by zero into a NaN."""
+    x = np.zeros((1, 4, 12, 1), np.float32)
+    x[0, 1, 11, 0] = np.inf
+    k = np.ones((6, 1, 3, 3), np.float32)
+    dy = np.ones((1, 2, 10, 6), np.float32)
+    _, dk, _ = native_ops.conv2d_backward(dy, x, k, (1, 1), ((0, 0), (0, 0)))
+    assert np.isinf(dk[:, :, :2, 2]).all()
+    assert not np.isnan(dk[:, :, :, :2]).any() and (dk[:, :, :, :2] == 0).all()
+
+
 EDGES = {
     "1x1 image, 1x1 kernel": (1, 1, 1, 1, 1, 1, 1, (1, 1), ((0, 0), (0, 0))),
     "kernel = input": (2, 5, 4, 3, 2, 5, 4, (1, 1), ((0, 0), (0, 0))),
@@ -200,7 +251,8 @@ def test_against_pytorch(dtype):
 def _forward_args(**change):
     args = dict(x=np.zeros((2, 5, 5, 3)), wm=np.zeros((27, 4)), b=np.zeros(4), KH=3, KW=3,
                 stride=(1, 1), padding=((0, 0), (0, 0)), y=np.zeros((2, 3, 3, 4)),
-                work=np.zeros(_conv.workspace_size(3, 3, 3, 4, 1, True)), n_threads=1)
+                work=np.zeros(_conv.workspace_size(5, 5, 3, 4, 3, 3, (1, 1), ((0, 0), (0, 0)), 1,
+                                                   True)), n_threads=1)
     args.update(change)
     return args
 
@@ -209,7 +261,8 @@ def _backward_args(**change):
     args = dict(dy=np.zeros((2, 3, 3, 4)), x=np.zeros((2, 5, 5, 3)), wmt=np.zeros((4, 27)),
                 KH=3, KW=3, stride=(1, 1), padding=((0, 0), (0, 0)), dx=np.zeros((2, 5, 5, 3)),
                 dwm=np.zeros((27, 4)), db=np.zeros(4),
-                work=np.zeros(_conv.workspace_size(3, 3, 3, 4, 1, True)), n_threads=1)
+                work=np.zeros(_conv.workspace_size(5, 5, 3, 4, 3, 3, (1, 1), ((0, 0), (0, 0)), 1,
+                                                   True)), n_threads=1)
     args.update(change)
     return args
 

@@ -139,9 +139,13 @@ cdef extern from "retrograd.h" nogil:
                            double beta_2, double weight_decay, int n_threads)
 
 cdef extern from "retrograd.h" nogil:
-    int64_t rg_conv2d_workspace_size_f32(int64_t C, int64_t KH, int64_t KW, int64_t F,
+    int64_t rg_conv2d_workspace_size_f32(int64_t H, int64_t W, int64_t C, int64_t F,
+                                         int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                                         int64_t pt, int64_t pl, int64_t OH, int64_t OW,
                                          int n_threads)
-    int64_t rg_conv2d_workspace_size_f64(int64_t C, int64_t KH, int64_t KW, int64_t F,
+    int64_t rg_conv2d_workspace_size_f64(int64_t H, int64_t W, int64_t C, int64_t F,
+                                         int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                                         int64_t pt, int64_t pl, int64_t OH, int64_t OW,
                                          int n_threads)
     void rg_conv2d_forward_f32(float *y, float *work, const float *x, const float *wm,
                                const float *b, int64_t N, int64_t H, int64_t W, int64_t C,

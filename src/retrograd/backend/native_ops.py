@@ -295,8 +295,9 @@ def _conv_args(owner, x, kernels, stride, padding):
     f, c, kh, kw = np.shape(kernels)
     oh, ow = _conv.output_size(x.shape[1], x.shape[2], kh, kw, stride, padding)
     n_threads = get_num_threads()
-    work = _conv_workspace(_conv.workspace_size(c, kh, kw, f, n_threads,
-                                                x.dtype == np.float64), x.dtype)
+    work = _conv_workspace(_conv.workspace_size(x.shape[1], x.shape[2], c, f, kh, kw, stride,
+                                                padding, n_threads, x.dtype == np.float64),
+                           x.dtype)
     return x, stride, padding, (oh, ow), n_threads, work
 
 
@@ -313,16 +314,17 @@ def conv2d_forward(x, kernels, biases, stride, padding):
     return y
 
 
-def conv2d_backward(dy, x, kernels, stride, padding):
+def conv2d_backward(dy, x, kernels, stride, padding, input_grad=True):
     """Native Conv2D backward (C kernel rg_conv2d_backward) -> (dx, dkernels, dbiases):
     dK = cols^T dy, db = sum of dy (partial sums per group of images, added in group order,
-    so no result depends on the thread count), dx = col2im(dy wm^T)."""
+    so no result depends on the thread count), dx = col2im(dy wm^T), or None when
+    ``input_grad`` is False (a network's first layer needs no input gradient)."""
     x, stride, padding, _, n_threads, work = _conv_args("conv2d_backward", x, kernels, stride,
                                                         padding)
     f, c, kh, kw = kernels.shape
     dy = np.ascontiguousarray(dy, dtype=x.dtype)
     wmt = np.ascontiguousarray(kernels.transpose(0, 2, 3, 1), dtype=x.dtype).reshape(f, -1)
-    dx = np.empty_like(x)
+    dx = np.empty_like(x) if input_grad else None
     dwm = np.empty((kh * kw * c, f), dtype=x.dtype)
     db = np.empty(f, dtype=x.dtype)
     _conv.backward(dy, x, wmt, kh, kw, stride, padding, dx, dwm, db, work, n_threads)

@@ -443,18 +443,21 @@ def conv2d_forward(x, kernels, biases, stride, padding):
     return np.tensordot(cols, kernels, axes=([3, 4, 5], [1, 2, 3])) + biases
 
 
-def conv2d_backward(dy, x, kernels, stride, padding):
+def conv2d_backward(dy, x, kernels, stride, padding, input_grad=True):
     """dK[f, c, p, q] = sum_{n,i,j} dy[n, i, j, f] xpad[n, i*sh + p, j*sw + q, c]
     (the im2col matrix transposed times dy);  db[f] = sum_{n,i,j} dy[n, i, j, f];
     dxpad[n, i*sh + p, j*sw + q, c] += sum_f dy[n, i, j, f] K[f, c, p, q] for each kernel
     offset (p, q), then the padding is cut off.
 
-    dy (N, OH, OW, F) -> (dx like x, dkernels like kernels, dbiases (F,))."""
+    dy (N, OH, OW, F) -> (dx like x, dkernels like kernels, dbiases (F,)); dx is None when
+    ``input_grad`` is False (a network's first layer needs no input gradient)."""
     n, oh, ow, _ = dy.shape
     (sh, sw), (kh, kw) = stride, kernels.shape[2:]
     (top, bottom), (left, right) = padding
     xpad = _pad_image(x, padding)
     dkernels = np.tensordot(dy, _windows(xpad, (kh, kw), stride), axes=([0, 1, 2], [0, 1, 2]))
+    if not input_grad:
+        return None, dkernels, dy.sum(axis=(0, 1, 2))
     dxpad = np.zeros(xpad.shape, dtype=x.dtype)
     for p in range(kh):
         for q in range(kw):
