@@ -90,6 +90,15 @@ static void rg_pool_add_bad(int64_t *total, int64_t bad)
     *total += bad;
 }
 
+/* Narrow images (LeNet's 6 channels): fewer channels than a vector has lanes, windows that
+ * tile each row, and rows short enough for the index tables of the *_narrow kernels. */
+#define RG_POOL_NARROW_C 8
+#define RG_POOL_ROW_MAX 4096
+static int rg_pool_narrow(const rg_pool_geom *g)
+{
+    return g->c < RG_POOL_NARROW_C && g->sw == g->pw && g->ow * g->pw * g->c <= RG_POOL_ROW_MAX;
+}
+
 /* Channels per block of the average backward's dy / (ph pw) buffer. */
 #define RG_POOL_CHUNK 256
 

@@ -48,6 +48,42 @@ RG_INLINE void RG_CAT(RG_F(max_fwd_rows), _body)(RG_T *restrict y, int32_t *rest
     }
 }
 
+/* Max pooling forward of output rows [r0, r1) for narrow images (C < RG_POOL_NARROW_C)
+ * whose windows tile each row (sw == pw, ow pw c <= RG_POOL_ROW_MAX): the channel loop of
+ * max_fwd_rows would run C < one vector per window, so here one loop runs over the whole
+ * output row (ow c values) and reads each window position through an index table,
+ * src[e] = j sw c + k for output e = j c + k (vector gathers with AVX2).  The same
+ * RG_MAX_STEP in the same window order, so the same results. */
+RG_INLINE void RG_CAT(RG_F(max_fwd_rows_narrow), _body)(RG_T *restrict y,
+                                                        int32_t *restrict ind,
+                                                        const RG_T *restrict x,
+                                                        const rg_pool_geom *g, int64_t r0,
+                                                        int64_t r1)
+{
+    const int64_t h = g->h, w = g->w, c = g->c, oh = g->oh, ow = g->ow;
+    const int64_t ph = g->ph, pw = g->pw, sh = g->sh, len = ow * c;
+    int32_t src[RG_POOL_ROW_MAX];
+    for (int64_t e = 0; e < len; ++e) src[e] = (int32_t)((e / c) * pw * c + e % c);
+    for (int64_t r = r0; r < r1; ++r) {
+        const RG_T *xr = x + ((r / oh) * h + (r % oh) * sh) * w * c;
+        RG_T *yo = y + r * len;
+        int32_t *io = ind + r * len;
+        _Pragma("omp simd")
+        for (int64_t e = 0; e < len; ++e) {
+            yo[e] = xr[src[e]];
+            io[e] = 0;
+        }
+        for (int64_t p = 0; p < ph; ++p) {
+            for (int64_t q = (p == 0); q < pw; ++q) {
+                const RG_T *xk = xr + (p * w + q) * c;
+                const int32_t pos = (int32_t)(p * pw + q);
+                _Pragma("omp simd")
+                for (int64_t e = 0; e < len; ++e) RG_MAX_STEP(yo[e], io[e], xk[src[e]], pos);
+            }
+        }
+    }
+}
+
 /* Average pooling forward of output rows r = n*OH + i in [r0, r1): the window
  * sum in row-major order, then one division (as NumPy's mean). */
 RG_INLINE void RG_CAT(RG_F(avg_fwd_rows), _body)(RG_T *restrict y, const RG_T *restrict x,
@@ -110,6 +146,46 @@ RG_INLINE void RG_CAT(RG_F(max_bwd_rows), _body)(RG_T *restrict dx, const RG_T *
                         for (int64_t k = 0; k < c; ++k) d[k] += io[k] == pos ? go[k] : (RG_T)0;
                     }
                 }
+            }
+        }
+    }
+    *bad += nbad;
+}
+
+/* max_bwd_rows in assign mode for the narrow images of max_fwd_rows_narrow, over output
+ * rows r = n OH + i in [r0, r1) (the tables are built once per call): one loop
+ * over the covered part of each input row (ow pw c values, written once each), reading
+ * the window's index and gradient through tables: input e = (j pw + q) c + k takes
+ * dy[j c + k] where the index is p pw + q. */
+RG_INLINE void RG_CAT(RG_F(max_bwd_rows_narrow), _body)(RG_T *restrict dx,
+                                                        const RG_T *restrict dy,
+                                                        const int32_t *restrict ind,
+                                                        const rg_pool_geom *g, int64_t r0,
+                                                        int64_t r1, int64_t *bad)
+{
+    const int64_t h = g->h, w = g->w, c = g->c, oh = g->oh, ow = g->ow;
+    const int64_t ph = g->ph, pw = g->pw, sh = g->sh, len = ow * c, covered = ow * pw * c;
+    const uint32_t positions = (uint32_t)(ph * pw);
+    int32_t src[RG_POOL_ROW_MAX], col[RG_POOL_ROW_MAX];
+    for (int64_t e = 0; e < covered; ++e) {
+        const int64_t wq = e / c, k = e % c;
+        src[e] = (int32_t)((wq / pw) * c + k);
+        col[e] = (int32_t)(wq % pw);
+    }
+    int64_t nbad = 0;
+    for (int64_t r = r0; r < r1; ++r) {   /* output rows r = n OH + i */
+        const int64_t n = r / oh, i = r % oh, o = r * len;
+        const RG_T *go = dy + o;
+        const int32_t *io = ind + o;
+        _Pragma("omp simd reduction(+:nbad)")
+        for (int64_t e = 0; e < len; ++e) nbad += (uint32_t)io[e] >= positions;
+        for (int64_t p = 0; p < ph; ++p) {
+            RG_T *d = dx + ((n * h + i * sh + p) * w) * c;
+            const int32_t row = (int32_t)(p * pw);
+            _Pragma("omp simd")
+            for (int64_t e = 0; e < covered; ++e) {
+                const RG_T gv = go[src[e]];   /* loaded unconditionally: a select, not a branch */
+                d[e] = io[src[e]] == row + col[e] ? gv : (RG_T)0;
             }
         }
     }
@@ -251,6 +327,14 @@ RG_MULTIVERSION(RG_F(gavg_fwd_images),
                 (RG_T *restrict y, const RG_T *restrict x, int64_t hw, int64_t c, int64_t n0,
                  int64_t n1),
                 (y, x, hw, c, n0, n1))
+RG_MULTIVERSION(RG_F(max_fwd_rows_narrow),
+                (RG_T *restrict y, int32_t *restrict ind, const RG_T *restrict x,
+                 const rg_pool_geom *g, int64_t r0, int64_t r1),
+                (y, ind, x, g, r0, r1))
+RG_MULTIVERSION(RG_F(max_bwd_rows_narrow),
+                (RG_T *restrict dx, const RG_T *restrict dy, const int32_t *restrict ind,
+                 const rg_pool_geom *g, int64_t r0, int64_t r1, int64_t *bad),
+                (dx, dy, ind, g, r0, r1, bad))
 RG_MULTIVERSION(RG_F(gmax_bwd_rows),
                 (RG_T *restrict dx, const RG_T *restrict dy, const int32_t *restrict ind,
                  int64_t hw, int64_t c, int64_t r0, int64_t r1),
@@ -276,7 +360,10 @@ typedef struct {
 static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1)
 {
     RG_F(pool_ctx) *t = p;
-    RG_F(max_fwd_rows)(t->out, t->ind_out, t->in, &t->g, r0, r1);
+    if (rg_pool_narrow(&t->g))
+        RG_F(max_fwd_rows_narrow)(t->out, t->ind_out, t->in, &t->g, r0, r1);
+    else
+        RG_F(max_fwd_rows)(t->out, t->ind_out, t->in, &t->g, r0, r1);
 }
 
 static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1)
@@ -291,6 +378,7 @@ static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
 {
     RG_F(pool_ctx) *t = p;
     const rg_pool_geom *g = &t->g;
+    const int narrow = t->is_max && t->assign && rg_pool_narrow(g);
     int64_t bad = 0;
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / g->oh, i = r % g->oh;
@@ -299,11 +387,14 @@ static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
             memset(t->out + (n * g->h + top) * g->w * g->c, 0,
                    (size_t)((bottom - top) * g->w * g->c) * sizeof(RG_T));
         }
+        if (narrow)
+            continue;
         if (t->is_max)
             RG_F(max_bwd_rows)(t->out, t->in, t->ind, g, n, i, i + 1, t->assign, &bad);
         else
             RG_F(avg_bwd_rows)(t->out, t->in, g, n, i, i + 1, t->assign);
     }
+    if (narrow) RG_F(max_bwd_rows_narrow)(t->out, t->in, t->ind, g, r0, r1, &bad);
     rg_pool_add_bad(&t->bad, bad);
 }
 

@@ -128,6 +128,26 @@ def test_windowed_kernels_match_the_formulas(case, dtype, seed):
     check_all_kernels(x, pool, stride, rng)
 
 
+@st.composite
+def narrow_cases(draw):
+    """Fewer channels than a vector's lanes and windows that tile each row (sw == pw): the
+    *_narrow max-pooling kernels of csrc/pool_impl.h (LeNet's 6 channels)."""
+    ph, pw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(ph, 12)), draw(st.integers(pw, 40))
+    stride = (draw(st.integers(1, 4)), pw)
+    return (draw(st.integers(1, 3)), h, w, draw(st.integers(1, 7))), (ph, pw), stride, \
+        draw(st.booleans())
+
+
+@pytest.mark.usefixtures("restore_num_threads")
+@settings(max_examples=40, deadline=None)
+@given(case=narrow_cases(), dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**32 - 1),
+       n_threads=st.integers(1, 3))
+def test_narrow_images_match_the_formulas(case, dtype, seed, n_threads):
+    retrograd.set_num_threads(n_threads)
+    test_windowed_kernels_match_the_formulas.hypothesis.inner_test(case, dtype, seed)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, pool, stride", [
     ((1, 1, 1, 1), (1, 1), (1, 1)),        # 1x1 image
