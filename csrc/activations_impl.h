@@ -195,7 +195,7 @@ RG_INLINE void RG_CAT(RG_F(aux_chunk), _body)(RG_T *restrict out, const RG_T *re
         _Pragma("omp simd")
         for (int64_t i = 0; i < n; ++i) {
             const RG_T t = x[i] + w[i] * RG_F(rg_sqrt)(RG_F(rg_sigmoid)(x[i]));
-            out[i] = t > 0 ? t : RG_C(0);
+            out[i] = t < 0 ? RG_C(0) : t;   /* NaN passes through, as in NumPy */
         }
         break;
     default: break;

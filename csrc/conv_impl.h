@@ -236,11 +236,7 @@ void RG_F(rg_conv2d_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *wm,
         #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
         {
-#ifdef _OPENMP
-            const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-            const int t = 0, T = 1;
-#endif
+            const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
             RG_T *xpad = work + P.shared + t * P.per_thread;
             RG_F(zero_run)(xpad, P.d_hp * P.d_ws);
             for (int64_t n = N * t / T; n < N * (t + 1) / T; ++n) {
@@ -260,11 +256,7 @@ void RG_F(rg_conv2d_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *wm,
     #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-        const int t = 0, T = 1;
-#endif
+        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
         RG_T *cols = work + P.shared + t * P.per_thread;
         for (int64_t tile = n_tiles * t / T; tile < n_tiles * (t + 1) / T; ++tile) {
             const int64_t m0 = tile * P.mt, m1 = m0 + P.mt < M ? m0 + P.mt : M;
@@ -312,11 +304,7 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
     #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
     {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-        const int t = 0, T = 1;
-#endif
+        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
         RG_T *cols = work + P.shared + t * P.per_thread;
         if (P.direct)   /* xpad and the dypad planes (conv_direct_impl.h) */
             RG_F(zero_run)(cols, P.off_dypad + P.d_f6 * P.d_rows * P.d_wid);

@@ -109,7 +109,8 @@ RG_INLINE void RG_CAT(RG_F(optim_chunk), _body)(RG_T *restrict p, RG_T *restrict
         for (int64_t i = 0; i < n; ++i) {
             const RG_T gi = g[i], mi = s1[i];
             const RG_T u = c1 * mi + c2 * gi;
-            const RG_T sign = u > 0 ? RG_C(1) : (u < 0 ? RG_C(-1) : RG_C(0));
+            /* u == u is false for NaN only: a NaN passes through, as np.sign does */
+            const RG_T sign = u > 0 ? RG_C(1) : (u < 0 ? RG_C(-1) : (u == u ? RG_C(0) : u));
             p[i] -= c0 * (sign + c5 * p[i]);
             s1[i] = c3 * mi + c4 * gi;
         }

@@ -20,6 +20,9 @@ extern "C" {
 /* ---- runtime ------------------------------------------------------------- */
 int rg_openmp_enabled(void);        /* 1 when built with OpenMP */
 int rg_default_num_threads(void);   /* omp_get_max_threads() (honours OMP_NUM_THREADS), else 1 */
+/* Threads OpenMP really starts for a kernel called with n_threads on a problem large enough
+ * for all of them (fewer under OMP_THREAD_LIMIT or OMP_DYNAMIC); 1 without OpenMP. */
+int rg_team_size(int n_threads);
 int rg_simd_level(void);            /* RG_SIMD_* of the code paths this CPU runs */
 const char *rg_compiler(void);      /* compiler id and version used for the kernels */
 
@@ -281,6 +284,29 @@ void rg_dropout_apply_f32(float *y, const float *x, const uint8_t *mask, double 
                           int64_t n, int n_threads);
 void rg_dropout_apply_f64(double *y, const double *x, const uint8_t *mask, double scale,
                           int64_t n, int n_threads);
+
+/* ---- dense (fully connected) ---------------------------------------------------
+ * forward : y = x W + b
+ * backward: dx = dy W^T, dW = x^T dy, db = sum_n dy (overwritten); dx may be NULL (not
+ *           computed: a network's first layer needs no input gradient).
+ * x, dx (N, I); y, dy (N, O); w, dw (I, O); b, db (O,); all contiguous row-major.
+ * work: rg_dense_workspace_size_<t>(N, I, O, n_threads) elements.  Every output element
+ * is computed by one thread in a fixed order: results do not depend on n_threads.
+ * See dense.c.
+ */
+#define RG_DENSE_GRAIN (1 << 18)   /* multiply-adds per thread below which fewer threads run */
+int64_t rg_dense_workspace_size_f32(int64_t N, int64_t I, int64_t O, int n_threads);
+int64_t rg_dense_workspace_size_f64(int64_t N, int64_t I, int64_t O, int n_threads);
+void rg_dense_forward_f32(float *y, float *work, const float *x, const float *w, const float *b,
+                          int64_t N, int64_t I, int64_t O, int n_threads);
+void rg_dense_forward_f64(double *y, double *work, const double *x, const double *w,
+                          const double *b, int64_t N, int64_t I, int64_t O, int n_threads);
+void rg_dense_backward_f32(float *dx, float *dw, float *db, float *work, const float *dy,
+                           const float *x, const float *w, int64_t N, int64_t I, int64_t O,
+                           int n_threads);
+void rg_dense_backward_f64(double *dx, double *dw, double *db, double *work, const double *dy,
+                           const double *x, const double *w, int64_t N, int64_t I, int64_t O,
+                           int n_threads);
 
 #ifdef __cplusplus
 }

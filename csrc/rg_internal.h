@@ -23,6 +23,17 @@
 #define RG_CAT_(a, b) a##b
 #define RG_CAT(a, b) RG_CAT_(a, b)
 
+/* Inside a parallel region: the calling thread's index and the team's size (0 and 1 when
+ * built without OpenMP). */
+#ifdef _OPENMP
+#include <omp.h>
+#define RG_THREAD_ID() omp_get_thread_num()
+#define RG_TEAM_SIZE() omp_get_num_threads()
+#else
+#define RG_THREAD_ID() 0
+#define RG_TEAM_SIZE() 1
+#endif
+
 typedef void (*rg_range_fn)(void *ctx, int64_t begin, int64_t end);
 
 /* Run fn(ctx, begin, end) over [0, n) on up to n_threads threads. */

@@ -1,6 +1,11 @@
 /*
  * runtime.c -- thread pool front-end (OpenMP), CPU feature detection and the
  * build facts that retrograd.show_config() reports.
+ *
+ * Shared state: none but the two CPU-feature caches below (written with the same
+ * value by whichever thread gets there first, through relaxed atomics).  Thread
+ * counts arrive as arguments, never through OpenMP's global settings, so Python
+ * threads calling kernels at the same time do not affect each other.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +49,15 @@ static int rg_simd_cap(void)
 int rg_cpu_has_avx2_fma(void)
 {
 #if RG_HAVE_AVX2_PATH
-    static int cached = -1;   /* benign race: every thread computes the same value */
-    if (cached < 0) {
+    static int cached = -1;   /* every thread computes the same value */
+    int has = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (has < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                 rg_simd_cap() >= RG_SIMD_AVX2_FMA;
+        has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+              rg_simd_cap() >= RG_SIMD_AVX2_FMA;
+        __atomic_store_n(&cached, has, __ATOMIC_RELAXED);
     }
-    return cached;
+    return has;
 #else
     return 0;
 #endif
@@ -59,14 +66,16 @@ int rg_cpu_has_avx2_fma(void)
 int rg_cpu_has_avx512(void)
 {
 #if RG_HAVE_AVX2_PATH
-    static int cached = -1;   /* benign race: every thread computes the same value */
-    if (cached < 0) {
+    static int cached = -1;   /* every thread computes the same value */
+    int has = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (has < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-                 rg_simd_cap() >= RG_SIMD_AVX512;
+        has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+              rg_simd_cap() >= RG_SIMD_AVX512;
+        __atomic_store_n(&cached, has, __ATOMIC_RELAXED);
     }
-    return cached;
+    return has;
 #else
     return 0;
 #endif
@@ -108,4 +117,29 @@ void rg_parallel_range(int64_t n, int64_t grain, int n_threads, rg_range_fn fn, 
 #else
     fn(ctx, 0, n);
 #endif
+}
+
+/* thread 0 of the team (the caller) writes the team's size into the caller's int */
+static void rg_team_size_range(void *ctx, int64_t begin, int64_t end)
+{
+    (void)begin;
+    (void)end;
+#ifdef _OPENMP
+    if (omp_get_thread_num() == 0) *(int *)ctx = omp_get_num_threads();
+#endif
+}
+
+/* The size of the OpenMP team that rg_parallel_range starts for a kernel called
+ * with n_threads whose problem is large enough for all of them (here one 16-element
+ * group per thread at grain 16); every kernel asks OpenMP the same way,
+ * num_threads(rg_threads_for(...)).  It is what OpenMP really gives, fewer threads
+ * than asked under OMP_THREAD_LIMIT or OMP_DYNAMIC.  The tests use it to see that a
+ * thread count set between training steps reaches OpenMP.  No state is kept, so
+ * concurrent callers share nothing. */
+int rg_team_size(int n_threads)
+{
+    int size = 1;
+    if (n_threads < 1) n_threads = 1;
+    rg_parallel_range((int64_t)n_threads * 16, 16, n_threads, rg_team_size_range, &size);
+    return size;
 }

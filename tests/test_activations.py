@@ -465,7 +465,7 @@ def test_softmax_axis_must_exist_and_be_non_empty(axis, shape):
 BAD_HYPER = [
     (lambda: LeakyReLU(alpha=float("nan")), "LeakyReLU: expected alpha a finite number"),
     (lambda: ELU(alpha=float("inf")), "ELU: expected alpha a finite number"),
-    (lambda: Swish(beta="1"), "Swish: expected beta a finite number"),
+    (lambda: Swish(beta=float("-inf")), "Swish: expected beta a finite number"),
     (lambda: HardTanh(min_val=1.0, max_val=-1.0), r"HardTanh: expected min_val < max_val"),
     (lambda: HardTanh(min_val=1.0, max_val=1.0), r"HardTanh: expected min_val < max_val"),
     (lambda: HardTanh(max_val=float("inf")), "HardTanh: expected max_val a finite number"),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import retrograd
-from retrograd import cli
+from retrograd import bench, cli
 
 BACKENDS = ["numpy"] + (["native"] if retrograd.native_available() else [])
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -225,7 +225,7 @@ def test_bench_quick_prints_a_table_for_each_thread_count():
     header = lines[1].split()
     assert header[:4] == ["case", "threads", "numpy", "ms"] and "numpy/native" in header
     rows = lines[3:-1]
-    assert len(rows) == 2 * len(retrograd.bench.CASES)
+    assert len(rows) == 2 * len(bench.CASES)
     assert [row.split()[-6] for row in rows] == ["1"] * 5 + ["2"] * 5
     assert any(row.startswith("LeNet-5 train step") for row in rows)
     assert lines[-1] == "ratios above 1: the native kernels are faster"

@@ -491,7 +491,7 @@ BAD_INPUTS = [
     (lambda: SparseCategoricalCrossEntropy().forward(F2, np.array([0, 1, 2])), ValueError,
      r"SparseCategoricalCrossEntropy: expected y_true of shape \(2,\), got \(3,\)"),
     (lambda: TripletLoss(margin=0.0), ValueError, r"TripletLoss: expected margin > 0.0, got 0.0"),
-    (lambda: TripletLoss(margin="1"), ValueError,
+    (lambda: TripletLoss(margin="1"), TypeError,
      r"TripletLoss: expected margin a finite number, got '1'"),
     (lambda: TripletLoss().forward(F2, F2, np.zeros((2, 4))), ValueError,
      r"TripletLoss: expected negative of shape \(2, 3\), got \(2, 4\)"),

@@ -24,7 +24,7 @@ def test_single_column_outputs_are_binary_classifiers():
 @pytest.mark.parametrize("call, message", [
     (lambda: metrics.accuracy(np.zeros((3, 2)), np.zeros(4, int)),
      r"accuracy: expected integer labels of shape \(3,\) or one-hot targets of shape \(3, 2\)"),
-    (lambda: metrics.accuracy(np.zeros((3, 2)), np.zeros(3)),
+    (lambda: metrics.accuracy(np.zeros((3, 2)), np.full(3, 0.5)),
      r"accuracy: expected integer labels"),
     (lambda: metrics.accuracy(np.zeros((2, 3, 4)), np.zeros(2, int)),
      r"accuracy: expected y_pred of shape \(N, C\)"),

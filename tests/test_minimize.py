@@ -326,7 +326,7 @@ BAD_ARGUMENTS = [
     (lambda: _gd(learning_rate=-0.1), ValueError, r"expected learning_rate > 0\.0, got -0\.1"),
     (lambda: _gd(learning_rate=float("inf")), ValueError,
      r"expected learning_rate a finite number, got inf"),
-    (lambda: _gd(learning_rate="0.1"), ValueError,
+    (lambda: _gd(learning_rate="0.1"), TypeError,
      r"expected learning_rate a finite number, got '0\.1'"),
     (lambda: _gd(epochs=0), ValueError, r"expected epochs a positive integer, got 0"),
     (lambda: _gd(epochs=2.5), ValueError, r"expected epochs a positive integer, got 2\.5"),

@@ -141,6 +141,39 @@ def test_train_step_with_mse_equals_one_manual_sgd_step():
             np.testing.assert_allclose(p, q, rtol=1e-12)
 
 
+@pytest.mark.parametrize("first", ["conv", "dense"])
+def test_train_step_skips_only_the_first_layers_input_gradient(backend, first):
+    """train_step asks the first layer for no dL/dx (input_grad=False); every parameter
+    gradient it leaves behind is bit-identical to a full backward's."""
+    from retrograd.layers import Conv2D, Flatten
+    rng = np.random.default_rng(4)
+    if first == "conv":
+        x = rng.normal(size=(5, 9, 9, 1))
+        build = lambda: Sequential([Conv2D(1, 6, 5, padding=1, seed=0, dtype=np.float64),
+                                    ReLU(dtype=np.float64), Flatten(),
+                                    Dense(7 * 7 * 6, 3, seed=1, dtype=np.float64)])
+    else:
+        x = rng.normal(size=(5, 4))
+        build = lambda: _mlp(np.float64)
+    y = rng.integers(0, 3, size=5)
+    loss = SparseCategoricalCrossEntropy(from_logits=True)
+    with retrograd.use_backend(backend):
+        model = build().compile(loss, SGD(0.1), metrics=())
+        manual = build()
+        seen = []
+        first_layer = model.layers[0]
+        original = first_layer._backward
+        first_layer._backward = lambda g, input_grad: (seen.append(input_grad),
+                                                       original(g, input_grad))[1]
+        model.train_step(x, y)
+        out = manual.forward(x)
+        manual.backward(loss.backward(out, y))
+    assert seen == [False]
+    for a, b in zip(model.grads, manual.grads):
+        for g, h in zip(a, b):
+            np.testing.assert_array_equal(g, h)
+
+
 def test_fit_is_reproducible_with_a_seed_and_history_has_one_value_per_epoch():
     x, y = _blobs(50)
     runs = []

@@ -327,9 +327,9 @@ BAD_CONSTRUCTORS = [
     (MaxPooling2D, dict(stride=-1), ValueError, r"expected stride positive .*, got -1"),
     (MaxPooling2D, dict(pool_size=2.0), ValueError,
      r"expected pool_size an int or a pair of ints, got 2.0"),
-    (AveragePooling2D, dict(stride="2"), ValueError,
+    (AveragePooling2D, dict(stride="2"), TypeError,
      r"expected stride an int or a pair of ints, got '2'"),
-    (GlobalAveragePooling2D, dict(keepdims=1), ValueError,
+    (GlobalAveragePooling2D, dict(keepdims=1), TypeError,
      r"GlobalAveragePooling2D: expected keepdims True or False, got 1"),
     (GlobalMaxPooling2D, dict(dtype="int8"), TypeError, "expected dtype float32 or float64"),
 ]

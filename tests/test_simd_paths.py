@@ -59,6 +59,30 @@ CHECK = textwrap.dedent(r"""
                 ops.adam_step([p], [grad], [m], [v], 1e-3, 0.9, 0.999, 1e-7, 0.1, 0.001)
             results.append(p)
         np.testing.assert_allclose(results[0], results[1], **tol)
+        # the GEMM micro-kernel (dense, conv tiles), the direct single-channel conv, and the
+        # max pooling of narrow images
+        xd, wd = rng.normal(size=(13, 17)).astype(dtype), rng.normal(size=(17, 11)).astype(dtype)
+        bd, gd = rng.normal(size=11).astype(dtype), rng.normal(size=(13, 11)).astype(dtype)
+        np.testing.assert_allclose(nat.dense_forward(xd, wd, bd), ref.dense_forward(xd, wd, bd),
+                                   **tol)
+        for a, r in zip(nat.dense_backward(gd, xd, wd), ref.dense_backward(gd, xd, wd)):
+            np.testing.assert_allclose(a, r, **tol)
+        for c in (1, 3):
+            xc = rng.normal(size=(2, 11, 19, c)).astype(dtype)
+            kc, bc = rng.normal(size=(6, c, 5, 5)).astype(dtype), rng.normal(size=6).astype(dtype)
+            pad = ((1, 2), (2, 1))
+            yc = nat.conv2d_forward(xc, kc, bc, (1, 1), pad)
+            np.testing.assert_allclose(yc, ref.conv2d_forward(xc, kc, bc, (1, 1), pad), **tol)
+            gc = rng.normal(size=yc.shape).astype(dtype)
+            for a, r in zip(nat.conv2d_backward(gc, xc, kc, (1, 1), pad),
+                            ref.conv2d_backward(gc, xc, kc, (1, 1), pad)):
+                np.testing.assert_allclose(a, r, **tol)
+        xp = rng.normal(size=(2, 10, 14, 6)).astype(dtype)
+        (yp, ip), (yr, ir) = nat.maxpool2d_forward(xp, (2, 2), (2, 2)), ref.maxpool2d_forward(
+            xp, (2, 2), (2, 2))
+        np.testing.assert_array_equal(yp, yr)
+        np.testing.assert_array_equal(nat.maxpool2d_backward(yp, ip, xp.shape, (2, 2), (2, 2)),
+                                      ref.maxpool2d_backward(yr, ir, xp.shape, (2, 2), (2, 2)))
     print("ok", retrograd._config.config()["simd"])
 """)
 

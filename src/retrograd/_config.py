@@ -3,7 +3,19 @@
 The backend is a process-wide default (``set_backend``, ``RETROGRAD_BACKEND``)
 that ``use_backend`` overrides for the current thread/context only, so two
 Python threads can train on different backends.  The thread count is passed to
-every native kernel call; it does not touch OpenMP's global state.
+every native kernel call; it does not touch OpenMP's global state, so a count
+changed between two kernel calls applies to the next call, and Python threads
+may run kernels at the same time (each call starts its own OpenMP team).
+
+OpenMP after fork: GNU OpenMP (libgomp, the runtime GCC links) keeps a pool of
+worker threads after the first parallel region, and a child created by fork()
+inherits none of those threads but still believes the pool is there: its first
+multi-threaded region waits forever for them.  So in a process forked from one
+that had imported retrograd's native kernels (multiprocessing's "fork" start
+method, os.fork), the kernels run on one thread: ``get_num_threads()`` is 1 there
+and ``set_num_threads(n > 1)`` warns and changes nothing.  The parent keeps its
+threads.  For multi-threaded workers use the "spawn" or "forkserver" start
+methods, which start fresh processes.
 """
 import contextlib
 import contextvars
@@ -20,6 +32,17 @@ except ImportError:  # the extension was not built (or failed to import)
 _default_backend = None
 _override = contextvars.ContextVar("retrograd_backend", default=None)
 _num_threads = None
+# True in a process forked after the native kernels were loaded (module docstring).
+_forked = False
+
+
+def _after_fork_in_child():
+    global _forked
+    _forked = True
+
+
+if _native_runtime is not None and hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def native_available():
@@ -82,8 +105,12 @@ def _check_threads(n, source):
 
 def get_num_threads():
     """Threads the native kernels use: set_num_threads, else RETROGRAD_NUM_THREADS,
-    else OpenMP's default (which honours OMP_NUM_THREADS)."""
+    else OpenMP's default (which honours OMP_NUM_THREADS); 1 in a process forked
+    after the native kernels were loaded (GNU OpenMP cannot start threads there:
+    see the module docstring)."""
     global _num_threads
+    if _forked:
+        return 1
     if _num_threads is None:
         env = os.environ.get("RETROGRAD_NUM_THREADS", "").strip()
         if env:
@@ -100,9 +127,21 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Set the number of threads of the native kernels (n >= 1)."""
+    """Set the number of threads of the native kernels (n >= 1), process-wide; the
+    next kernel call uses it, so it may change between training steps.
+
+    In a process forked after the native kernels were loaded the kernels stay on
+    one thread, and n > 1 gives a RuntimeWarning: after fork, GNU OpenMP would
+    wait forever for the parent's worker threads (module docstring).
+    """
     global _num_threads
-    _num_threads = _check_threads(n, "set_num_threads")
+    n = _check_threads(n, "set_num_threads")
+    if _forked and n > 1:
+        warnings.warn(f"set_num_threads: expected 1 in a process forked after retrograd's native "
+                      f"kernels were loaded (OpenMP cannot start threads after fork), got {n}; "
+                      "the kernels stay on 1 thread: use the 'spawn' or 'forkserver' start "
+                      "method for multi-threaded workers", RuntimeWarning, stacklevel=2)
+    _num_threads = n
 
 
 def config():

@@ -146,7 +146,7 @@ class ModelCheckpoint(_Monitor):
     to resume from that file), and any logged value by name, e.g.
     "ckpt-{epoch:03d}-{val_loss:.3f}.npz".  Each file is written by
     ``model.save`` (temporary file + rename, so an interrupted save never
-    damages an earlier checkpoint).
+    damages an earlier checkpoint; a save that fails raises the OSError).
 
     With ``save_best_only`` a file is written only when the monitored value is
     better than every earlier one: lower for mode "min", higher for "max";
@@ -186,8 +186,11 @@ class ModelCheckpoint(_Monitor):
             current = self._current(logs)
             if not self._improves(current, self.best):
                 return
-            self.best = current
         self.model.save(self.filepath(epoch, logs), include_optimizer=self.include_optimizer)
+        # Only a value whose file was written is the best: after a failed save (a full
+        # disk) the next improvement is still saved.
+        if self.save_best_only:
+            self.best = current
 
     def filepath(self, epoch, logs):
         """The file name for the end of ``epoch`` (from 0) with these logs."""

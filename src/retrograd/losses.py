@@ -14,7 +14,7 @@ validation, so every loss refuses bad input with the same message form
 """
 import numpy as np
 
-from ._validation import as_float_array, check_finite, fail
+from ._validation import as_array, as_float_array, as_real_array, check_bool, check_finite, fail
 from .backend import ops
 
 __all__ = ["Loss", "MeanSquaredError", "MSE", "MeanAbsoluteError", "MAE", "Huber",
@@ -32,9 +32,13 @@ class Loss:
 
     ``forward(y_pred, y_true) -> float``; ``backward(y_pred, y_true) -> dL/dy_pred``
     with y_pred's shape and dtype; ``loss(y_pred, y_true)`` is ``forward``.
-    y_pred must be floating point (float32 and float64 are kept; other float
-    widths are computed in the nearest of the two); y_true may be bool, integer
-    or float and is computed in y_pred's dtype.
+    y_pred must be floating point, as a layer's input (float32 and float64 are
+    kept, float16 is computed in float32 and longdouble in float64; a list of
+    numbers is converted; bool and integer arrays are refused with a TypeError);
+    y_true may be bool, integer or float, or a list of numbers, and is computed in
+    y_pred's dtype.  Complex, object and string data are refused (TypeError);
+    shapes must match exactly, never broadcast.  NaN or infinite predictions are
+    not errors: the loss is then NaN or infinite (see callbacks.TerminateOnNaN).
     """
 
     @property
@@ -63,7 +67,7 @@ class Loss:
     # ---- validation shared by every loss --------------------------------------------------
     def _prediction(self, x, name="y_pred"):
         """A float prediction array with a non-empty batch axis, kept in float32/float64."""
-        arr = np.asarray(x)
+        arr = as_real_array(x, self.name, name)
         dtype = np.float64 if arr.dtype.itemsize >= 8 else np.float32
         arr = as_float_array(arr, self.name, dtype, name)
         if arr.ndim == 0:
@@ -74,7 +78,7 @@ class Loss:
 
     def _target(self, y, dtype, shape, name="y_true"):
         """Numeric targets of exactly ``shape`` (no broadcasting), cast to ``dtype``."""
-        arr = np.asarray(y)
+        arr = as_array(y, self.name, name)
         if arr.dtype.kind not in "biuf":
             fail(self.name, f"a numeric {name}", arr.dtype, TypeError)
         if arr.shape != shape:
@@ -191,7 +195,7 @@ class BinaryCrossEntropy(Loss):
     n is the number of elements; targets y lie in [0, 1] (soft targets allowed).
 
     Args:
-        from_logits: y_pred holds logits z instead of probabilities p.
+        from_logits: y_pred holds logits z instead of probabilities p (True or False).
         epsilon: clipping constant of the probability form, 0 < epsilon < 0.5.
 
     Shapes: y_pred and y_true the same shape (N, ...).
@@ -202,7 +206,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, from_logits=False, epsilon=1e-7):
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, self.name, "from_logits")
         self.epsilon = check_finite(epsilon, self.name, "epsilon", low=0.0, low_open=True)
         if self.epsilon >= 0.5:
             fail(self.name, "epsilon < 0.5", self.epsilon)
@@ -317,7 +321,7 @@ class CategoricalCrossEntropy(Loss):
         dL/dz = (softmax(z) - y) / N        (the fused softmax + cross-entropy gradient).
 
     Args:
-        from_logits: y_pred holds logits z instead of probabilities p.
+        from_logits: y_pred holds logits z instead of probabilities p (True or False).
 
     Shapes: y_pred (N, C); y_true (N, C), rows in [0, 1] summing to 1 (within 1e-3).
 
@@ -327,7 +331,7 @@ class CategoricalCrossEntropy(Loss):
     """
 
     def __init__(self, from_logits=False):
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, self.name, "from_logits")
 
     def _checked(self, y_pred, y_true):
         p = self._matrix(y_pred)
@@ -375,9 +379,10 @@ class SparseCategoricalCrossEntropy(CategoricalCrossEntropy):
         (logits: L = -1/N sum_n log softmax(z)[n, y_n],  dL/dz = (softmax(z) - onehot(y)) / N)
 
     Args:
-        from_logits: y_pred holds logits z instead of probabilities p.
+        from_logits: y_pred holds logits z instead of probabilities p (True or False).
 
-    Shapes: y_pred (N, C); y_true (N,) integers in [0, C) (integer-valued floats accepted).
+    Shapes: y_pred (N, C); y_true (N,) integers in [0, C) (integer-valued floats accepted;
+    bools, fractions, NaN and labels outside [0, C) are refused).
 
     Example:
         >>> SparseCategoricalCrossEntropy().forward(np.array([[0.5, 0.5]]), np.array([0]))
@@ -387,7 +392,7 @@ class SparseCategoricalCrossEntropy(CategoricalCrossEntropy):
     def _checked(self, y_pred, y_true):
         p = self._matrix(y_pred)
         n, c = p.shape
-        labels = np.asarray(y_true)
+        labels = as_array(y_true, self.name, "y_true")
         if labels.dtype.kind not in "iuf":
             fail(self.name, "integer class labels y_true", labels.dtype, TypeError)
         if labels.shape != (n,):

@@ -7,9 +7,11 @@ layer's class name and ``get_config()`` and, when saved with the optimizer, a
 names and the optimizer (class name, config, step count t and its running
 numbers).  Arrays: ``layer<i>_param<j>`` for the weights and
 ``optimizer_<slot>_<i>_<j>`` for the optimizer state of array j of parameter
-group i.  ``load_model`` reads it with ``allow_pickle=False`` and builds
-objects only from classes exported by ``retrograd.layers``, ``retrograd.losses``
-and ``retrograd.optimizers``, so a file can never make it run code.
+group i.  ``load_model`` reads it with zipfile and NumPy's .npy reader
+(``allow_pickle=False``, every header checked before its data is read) and
+builds objects only from classes exported by ``retrograd.layers``,
+``retrograd.losses`` and ``retrograd.optimizers``, so a file can never make it
+run code.
 
 Format versions: 1 has no training section; 2 adds it.  Older versions stay
 readable; a newer one is refused with a message saying so.
@@ -18,9 +20,10 @@ import contextlib
 import json
 import math
 import os
-import tempfile
+import secrets
 import time
 import zipfile
+from collections import Counter
 
 import numpy as np
 from tqdm import tqdm
@@ -29,7 +32,7 @@ from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
-from ._validation import check_positive_int, fail
+from ._validation import as_array, as_real_array, check_positive_int, fail
 from .callbacks import Callback, History
 from .datasets.batches import batches, check_seed
 
@@ -49,6 +52,11 @@ class Sequential:
     updates the layers in place.
 
     Shapes: whatever the first layer takes to whatever the last layer gives.
+    ``fit``, ``train_step``, ``evaluate`` and ``predict`` take x as a float array of
+    any width or a list of numbers (bool and integer arrays are refused with a
+    TypeError, as the layers refuse them) and y as numbers (labels may be
+    integers); x and y with different sample counts, or no samples, raise a
+    ValueError naming the method.
 
     Example:
         >>> model = Sequential([Dense(64, 128), ReLU(), Dense(128, 10)])
@@ -147,15 +155,20 @@ class Sequential:
     def _train_batch(self, x, y):
         y_pred = self.forward(x)
         loss = float(self.loss.forward(y_pred, y))
-        self.backward(self.loss.backward(y_pred, y))
+        grad = self.loss.backward(y_pred, y)
+        # the parameter gradients only: the first layer skips dL/dx, which nothing uses
+        for depth, layer in reversed(list(enumerate(self.layers))):
+            grad, _ = layer._backward(grad, input_grad=depth > 0)
         self.optimizer.step(self.params, self.grads)
         return loss, y_pred
 
     def train_step(self, x, y):
         """One update on a batch: forward, loss, backward, optimizer step.
-        Returns the loss of this forward pass, i.e. before the update."""
-        self._require_compiled("Sequential.train_step")
-        return self._train_batch(x, y)[0]
+        Returns the loss of this forward pass, i.e. before the update.
+        x and y are checked as in ``fit``."""
+        owner = "Sequential.train_step"
+        self._require_compiled(owner)
+        return self._train_batch(*_check_xy(x, y, owner))[0]
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, shuffle=True, seed=None,
             verbose=1, callbacks=None, initial_epoch=0, augment=None):
@@ -284,7 +297,7 @@ class Sequential:
         mode of every layer is restored afterwards)."""
         owner = "Sequential.predict"
         batch_size = check_positive_int(batch_size, owner, "batch_size")
-        x = np.asarray(x)
+        x = as_real_array(x, owner, "x")
         if x.ndim == 0 or len(x) == 0:
             fail(owner, "a non-empty batch of inputs", f"shape {x.shape}")
         with self._mode(False):
@@ -362,8 +375,11 @@ class Sequential:
         continues training exactly where this one stands (custom metric
         callables are not stored: compile the loaded model again to add them).
 
-        The file is written next to ``path`` under a temporary name and then
-        renamed over it, so an interrupted save leaves any previous file intact.
+        The file is written next to ``path`` under a hidden temporary name,
+        flushed to disk and then renamed over it, so a save that fails (a full
+        disk: an OSError naming ``path``) or is interrupted leaves any previous
+        file intact.  A process killed mid-save may leave the hidden temporary
+        file (".<name>.<random>.tmp"), which load_model never reads.
 
         Example:
             >>> model.save("checkpoint.npz", include_optimizer=True)
@@ -383,20 +399,19 @@ class Sequential:
             architecture["training"], state = self._training_state()
             arrays.update(state)
         arrays["architecture"] = np.array(json.dumps(architecture))
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
+        fd, tmp = _create_temporary(path)
         try:
-            # mkstemp creates the file 0600; give it the mode a plain open() would.
-            os.chmod(tmp, 0o666 & ~_current_umask())
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.filename is None:
+                # A full disk fails a write to an open file, whose error names no file.
+                raise _save_error(exc, path) from exc
             raise
 
     def _training_state(self):
@@ -438,10 +453,25 @@ def _postfix(logs, rate):
     return {**{key: f"{value:.4f}" for key, value in logs.items()}, "images/s": f"{rate:.0f}"}
 
 
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_temporary(path):
+    """(fd, name) of a new hidden file beside ``path``.  It is created as open()
+    creates files, mode 0o666 less the umask, so the renamed checkpoint gets the
+    usual mode; reading the umask instead would change it for every thread."""
+    directory, base = os.path.split(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        name = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+
+
+def _save_error(exc, path):
+    """The OSError of a failed write, restated to name the file being saved."""
+    message = (f"Sequential.save: could not write {path!r} ({exc.strerror or exc}); a previous "
+               "file of that name is unchanged")
+    return OSError(exc.errno, message) if exc.errno is not None else OSError(message)
 
 
 def load_model(path):
@@ -450,49 +480,74 @@ def load_model(path):
     ``include_optimizer=True`` (then ``fit(..., initial_epoch=k)`` continues
     the saved run).  Files of every earlier format version load too.
 
-    Raises ValueError for anything that is not such a file: truncated or
-    damaged archives, foreign files, a format version newer than this
-    retrograd reads, unknown layer / loss / optimizer classes, bad
-    configurations, missing, extra or mis-shaped arrays.
+    Raises ValueError, naming the file, for anything that is not such a file:
+    truncated, damaged or random bytes, foreign files or archive members, an
+    entry given twice, pickled (object) arrays, a format version newer than
+    this retrograd reads, unknown layer / loss / optimizer classes, bad
+    configurations, missing, extra or mis-shaped arrays.  Each entry's .npy
+    header (dtype and shape) is checked before its data is read, and the data
+    are CRC-checked.  OSError (no such file, no permission) passes through.
 
     Example:
         >>> model.save("digits.npz")
         >>> model = retrograd.load_model("digits.npz")
     """
-    owner = "load_model"
+    path = os.fspath(path)
     try:
-        archive = np.load(os.fspath(path), allow_pickle=False)
-    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{owner}: expected a .npz file written by Sequential.save, "
-                         f"got {os.fspath(path)!r} ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        fail(owner, "a .npz archive written by Sequential.save", "a single .npy array")
-    with archive:
-        if "architecture" not in archive.files:
-            fail(owner, "an 'architecture' entry", sorted(archive.files))
-        architecture = _parse_architecture(_entry(archive, "architecture", owner), owner)
-        model = Sequential([_build_layer(spec, i, owner)
-                            for i, spec in enumerate(architecture["layers"])])
-        expected = {f"layer{i}_param{j}": param for i, layer in enumerate(model.layers)
-                    for j, param in enumerate(layer.params)}
-        training = architecture.get("training")
-        if training is not None:
-            slots = _optimizer_slots(training, owner)
-            expected.update({f"optimizer_{slot}_{i}_{j}": param for slot in slots
-                             for i, group in enumerate(model.params)
-                             for j, param in enumerate(group)})
-        stored = set(archive.files) - {"architecture"}
-        if stored != set(expected):
-            fail(owner, f"arrays {sorted(expected)}", sorted(stored))
-        values = {}
-        for key, param in expected.items():
-            value = _entry(archive, key, owner)
-            exact = key.startswith("optimizer_")
-            if value.shape != param.shape or (value.dtype != param.dtype if exact
-                                              else value.dtype.kind != "f"):
-                fail(owner, f"{key} a {param.dtype if exact else 'float'} array of shape "
-                     f"{param.shape}", f"dtype {value.dtype} shape {value.shape}")
-            values[key] = value
+        return _load(path, "load_model")
+    except ValueError as exc:
+        raise ValueError(f"{exc} (file {path!r})") from None
+
+
+# A zip archive starts with its first entry, or an empty one with its end record.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# An architecture is kilobytes of JSON: the cap refuses a crafted entry (compressed, or
+# claiming gigabytes) before it is read.
+_MAX_ARCHITECTURE_CHARS = 2**24
+
+
+def _load(path, owner):
+    """load_model without the file name in its errors."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+        if magic == b"\x93NUMPY":
+            fail(owner, "a .npz archive written by Sequential.save", "a single .npy array")
+        if not magic.startswith(_ZIP_MAGIC):
+            fail(owner, "a .npz file written by Sequential.save (a zip archive)",
+                 f"a file starting with {magic!r}")
+        f.seek(0)
+        try:
+            archive = zipfile.ZipFile(f)
+        # Damage surfaces as BadZipFile, NotImplementedError (an unknown zip version)...
+        except Exception as exc:
+            raise ValueError(f"{owner}: expected a .npz file written by Sequential.save, got a "
+                             f"damaged zip archive ({type(exc).__name__}: {exc})") from None
+        with archive:
+            return _load_archive(archive, owner)
+
+
+def _load_archive(archive, owner):
+    entries = _npy_entries(archive, owner)
+    if "architecture" not in entries:
+        fail(owner, "an 'architecture' entry", sorted(entries))
+    architecture = _parse_architecture(
+        _read_entry(archive, entries["architecture"], "architecture", _check_architecture, owner),
+        owner)
+    model = Sequential([_build_layer(spec, i, owner)
+                        for i, spec in enumerate(architecture["layers"])])
+    expected = {f"layer{i}_param{j}": param for i, layer in enumerate(model.layers)
+                for j, param in enumerate(layer.params)}
+    training = architecture.get("training")
+    if training is not None:
+        slots = _optimizer_slots(training, owner)
+        expected.update({f"optimizer_{slot}_{i}_{j}": param for slot in slots
+                         for i, group in enumerate(model.params)
+                         for j, param in enumerate(group)})
+    stored = set(entries) - {"architecture"}
+    if stored != set(expected):
+        fail(owner, f"arrays {sorted(expected)}", sorted(stored))
+    values = {key: _read_entry(archive, entries[key], key, _array_check(key, param), owner)
+              for key, param in expected.items()}
     for i, layer in enumerate(model.layers):
         for j, param in enumerate(layer.params):
             param[...] = values[f"layer{i}_param{j}"]
@@ -501,23 +556,73 @@ def load_model(path):
     return model
 
 
-def _entry(archive, key, owner):
-    """One array of the archive; a damaged entry becomes a ValueError."""
+def _npy_entries(archive, owner):
+    """{key: ZipInfo} of the archive's "<key>.npy" entries.  Any other entry is
+    refused, and so is a name given twice (zip readers differ on which copy they read)."""
+    names = [info.filename for info in archive.infolist()]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        fail(owner, "each entry once", repeated)
+    foreign = sorted(name for name in names if not name.endswith(".npy"))
+    if foreign:
+        fail(owner, "only .npy entries", foreign)
+    return {info.filename[:-len(".npy")]: info for info in archive.infolist()}
+
+
+def _read_entry(archive, info, key, check, owner):
+    """The array of one entry.  Its .npy header goes through ``check(dtype, shape,
+    owner)``, which raises for a wrong one, before any data is read; the entry must
+    hold the array and nothing more, so all its bytes are read and CRC-checked."""
+    # zipfile and NumPy report damaged bytes as almost any exception type.
     try:
-        return archive[key]
-    # NumPy parses each entry's header with Python's tokenizer and zipfile checks CRCs:
-    # damaged bytes can surface as almost any exception type.
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f".npy format version {version}")
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
     except Exception as exc:
-        raise ValueError(f"{owner}: expected an intact entry {key!r}, got a damaged one "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise _damaged(key, exc, owner) from None
+    check(dtype, shape, owner)
+    try:
+        with archive.open(info) as f:
+            value = np.lib.format.read_array(f, allow_pickle=False)
+            if f.read(1):
+                raise ValueError("bytes after the array")
+    except Exception as exc:
+        raise _damaged(key, exc, owner) from None
+    return value
+
+
+def _damaged(key, exc, owner):
+    return ValueError(f"{owner}: expected an intact entry {key!r}, got a damaged one "
+                      f"({type(exc).__name__}: {exc})")
+
+
+def _check_architecture(dtype, shape, owner):
+    if dtype.kind != "U" or shape != () or dtype.itemsize // 4 > _MAX_ARCHITECTURE_CHARS:
+        fail(owner, f"the architecture as a JSON string of at most "
+             f"{_MAX_ARCHITECTURE_CHARS} characters", f"dtype {dtype} shape {shape}")
+
+
+def _array_check(key, param):
+    """The header check of a stored array: the parameter's shape, any float dtype for
+    weights, exactly the parameter's dtype for optimizer state."""
+    exact = key.startswith("optimizer_")
+
+    def check(dtype, shape, owner):
+        if shape != param.shape or (dtype != param.dtype if exact else dtype.kind != "f"):
+            fail(owner, f"{key} a {param.dtype if exact else 'float'} array of shape "
+                 f"{param.shape}", f"dtype {dtype} shape {shape}")
+    return check
 
 
 def _parse_architecture(entry, owner):
-    if entry.dtype.kind != "U" or entry.ndim != 0:
-        fail(owner, "the architecture as a JSON string", f"dtype {entry.dtype}")
     try:
         architecture = json.loads(str(entry[()]))
-    except json.JSONDecodeError as exc:
+    # Deep nesting exhausts the decoder's recursion limit.
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{owner}: expected the architecture as JSON, got invalid JSON "
                          f"({exc})") from None
     if (not isinstance(architecture, dict) or architecture.get("format") != FORMAT
@@ -525,11 +630,12 @@ def _parse_architecture(entry, owner):
         fail(owner, f"an architecture of format {FORMAT!r} with a list of layers",
              architecture if not isinstance(architecture, dict) else architecture.get("format"))
     version = architecture.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+    is_int = isinstance(version, int) and not isinstance(version, bool)
+    if is_int and version > FORMAT_VERSION:
         raise ValueError(f"{owner}: expected format version {FORMAT_VERSION} or older, got "
                          f"{version!r}: the file was written by a newer retrograd; upgrade "
                          "retrograd to load it")
-    if isinstance(version, bool) or version not in range(1, FORMAT_VERSION + 1):
+    if not is_int or version < 1:
         fail(owner, f"format version 1 to {FORMAT_VERSION}", version)
     if version < 2 and "training" in architecture:
         fail(owner, "no training section in a version 1 file", "a training section")
@@ -601,8 +707,12 @@ def _compile_saved(model, training, slots, values, owner):
 
 
 def _check_xy(x, y, owner, name="x and y"):
-    """x and y as arrays with the same number of samples (at least one)."""
-    x, y = np.asarray(x), np.asarray(y)
+    """x and y as arrays with the same number of samples (at least one): x floating
+    point by the layers' input policy (a list of numbers converted, an integer or
+    bool array refused), y numeric (labels may be integers)."""
+    x, y = as_real_array(x, owner, "x"), as_array(y, owner, "y")
+    if y.dtype.kind not in "biuf":
+        fail(owner, "numeric y", y.dtype, TypeError)
     if x.ndim == 0 or y.ndim == 0:
         fail(owner, f"{name} as arrays with a batch axis", f"shapes {x.shape} and {y.shape}")
     if len(x) != len(y):

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ._validation import FLOAT_DTYPES, check_finite, fail
+from ._validation import FLOAT_DTYPES, as_array, check_finite, fail
 from .backend import ops
 from .schedules import LearningRateSchedule, deserialize, serialize
 
@@ -60,9 +60,9 @@ class Optimizer:
             try:
                 learning_rate = check_finite(learning_rate, self.name, "learning_rate",
                                              low=0.0, low_open=True)
-            except ValueError:
+            except (TypeError, ValueError) as exc:
                 fail(self.name, "learning_rate a finite number > 0 or a LearningRateSchedule",
-                     learning_rate)
+                     learning_rate, type(exc))
         self.learning_rate = learning_rate
         self.clipnorm = _optional_positive(clipnorm, self.name, "clipnorm")
         self.clipvalue = _optional_positive(clipvalue, self.name, "clipvalue")
@@ -156,7 +156,7 @@ class Optimizer:
                          else f"dtype {param.dtype}", TypeError)
                 if not param.flags.writeable:
                     fail(self.name, f"params[{i}][{j}] a writeable array", "a read-only array")
-                grad = np.asarray(grad)
+                grad = as_array(grad, self.name, f"grads[{i}][{j}]")
                 if grad.shape != param.shape:
                     fail(self.name, f"grads[{i}][{j}] of shape {param.shape}",
                          f"shape {grad.shape}")

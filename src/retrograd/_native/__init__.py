@@ -5,12 +5,14 @@ family.  Nothing in this package is public: use ``retrograd.backend``.
 """
 import os
 
-# The native backend interleaves OpenMP regions (these kernels) with NumPy's BLAS calls
-# (Dense's matrix products), which run on OpenBLAS's own threads.  libgomp's default is to
-# spin idle threads after each region; on a machine with as many threads as cores the
-# spinning threads then hold the cores that OpenBLAS needs next: a LeNet-5 training step at
-# batch 64 on 2 threads ran 11x slower with OMP_WAIT_POLICY=ACTIVE than with PASSIVE
-# (benchmarks/RESULTS.md, "LeNet-5").  Sleeping idle threads cost a few microseconds per
-# region instead.  libgomp reads the variable when it loads (with the first extension
-# module), so it is set here; a value set by the user wins.
+# Idle OpenMP threads sleep between kernels instead of spinning.  libgomp's default spins
+# them for a while after each parallel region.  On an idle machine that makes small kernels
+# start sooner: waking a sleeping thread costs ~45 us per parallel region on the 2-core VM
+# of benchmarks/RESULTS.md, and a LeNet-5 step at batch 64 on 2 threads runs ~1.4x faster
+# with spinning threads (median ~32K against ~22K images/s).  But wherever another program
+# or thread pool needs the cores, the spinning threads hold them: with one core busy the
+# same step ran at 5-9K images/s spinning against 22K with PASSIVE, and before Dense had its
+# own kernel (it used NumPy's OpenBLAS threads) 11x slower (RESULTS.md, "LeNet-5").  PASSIVE is the safe default; libgomp reads the
+# variable when it loads (with the first extension module), so it is set here, and a value
+# set by the user wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

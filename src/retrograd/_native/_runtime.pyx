@@ -1,6 +1,7 @@
-"""Build and CPU facts of the native kernels (for retrograd.show_config)."""
-from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_simd_level, rg_compiler,
-                      RG_SIMD_AVX2_FMA, RG_SIMD_AVX512, RG_GRAIN_CHEAP, RG_GRAIN_TRANSCEND)
+"""Build and CPU facts of the native kernels (for retrograd.show_config), and the size of the
+thread team OpenMP really starts (team_size)."""
+from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_team_size, rg_simd_level,
+                      rg_compiler, RG_SIMD_AVX2_FMA, RG_SIMD_AVX512, RG_GRAIN_CHEAP, RG_GRAIN_TRANSCEND)
 
 
 def openmp_enabled():
@@ -31,3 +32,16 @@ def grains():
     """Work per thread below which kernels stay on fewer threads:
     {"cheap": ..., "transcendental": ...} in elements."""
     return {"cheap": RG_GRAIN_CHEAP, "transcendental": RG_GRAIN_TRANSCEND}
+
+
+# A diagnostic of this module only, so declared here rather than in the C API (retrograd.h).
+def team_size(int n_threads):
+    """The number of threads OpenMP really starts for a kernel called with
+    ``n_threads`` on a problem big enough for all of them: n_threads, unless
+    OpenMP caps it (OMP_THREAD_LIMIT, OMP_DYNAMIC); 1 without OpenMP."""
+    cdef int size
+    if n_threads < 1:
+        raise ValueError(f"team_size: expected a positive thread count, got {n_threads!r}")
+    with nogil:
+        size = rg_team_size(n_threads)
+    return size

@@ -4,6 +4,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 cdef extern from "retrograd.h" nogil:
     int rg_openmp_enabled()
     int rg_default_num_threads()
+    int rg_team_size(int n_threads)
     int rg_simd_level()
     const char *rg_compiler()
     int RG_SIMD_AVX2_FMA
@@ -211,3 +212,18 @@ cdef extern from "retrograd.h" nogil:
                               int64_t n, int n_threads)
     void rg_dropout_apply_f64(double *y, const double *x, const uint8_t *mask, double scale,
                               int64_t n, int n_threads)
+
+cdef extern from "retrograd.h" nogil:
+    int64_t RG_DENSE_GRAIN
+    int64_t rg_dense_workspace_size_f32(int64_t N, int64_t I, int64_t O, int n_threads)
+    int64_t rg_dense_workspace_size_f64(int64_t N, int64_t I, int64_t O, int n_threads)
+    void rg_dense_forward_f32(float *y, float *work, const float *x, const float *w,
+                              const float *b, int64_t N, int64_t I, int64_t O, int n_threads)
+    void rg_dense_forward_f64(double *y, double *work, const double *x, const double *w,
+                              const double *b, int64_t N, int64_t I, int64_t O, int n_threads)
+    void rg_dense_backward_f32(float *dx, float *dw, float *db, float *work, const float *dy,
+                               const float *x, const float *w, int64_t N, int64_t I, int64_t O,
+                               int n_threads)
+    void rg_dense_backward_f64(double *dx, double *dw, double *db, double *work,
+                               const double *dy, const double *x, const double *w, int64_t N,
+                               int64_t I, int64_t O, int n_threads)

@@ -10,10 +10,67 @@ from .._config import get_num_threads
 from .._native import _activations, _softmax
 
 # ---- dense ---------------------------------------------------------------------------------
-# The matrix products of a dense layer are already native code: NumPy hands them to its
-# optimised BLAS (multithreaded, cache-blocked), which a hand-written GEMM here would only
-# match.  So the native backend reuses the reference kernels for Dense.
-from .numpy_ops import dense_forward, dense_backward  # noqa: E402,F401
+# csrc/dense.c computes y = x W + b and its backward on retrograd's own OpenMP threads with
+# the GEMM micro-kernel conv uses: NumPy's OpenBLAS runs on a second thread pool, and handing
+# the cores back and forth between the two pools in every training step cost far more than
+# the products themselves (dense.c says more).  The workspace is the scratch buffer the
+# convolutions keep (_workspace_buffer, below): one per Python thread and dtype, grown on demand.
+#
+# No size hands the product back to NumPy.  Measured (CPU time, 1 thread, OpenBLAS held to 1
+# thread, 2-core AMD EPYC, float32): LeNet-5's and the digits MLP's layers are within the
+# per-call overhead of NumPy, batch 256 LeNet layers on par (0.9-1.15x), and the largest
+# tried, 256 x 1024 -> 1024 and 1024 x 1024 -> 1024, 1.1-1.35x NumPy's time: no crossover
+# beyond which NumPy wins by more than that.  Handing those to NumPy would bring the second
+# thread pool back, run on OpenBLAS's thread count instead of set_num_threads, and give up
+# results that do not depend on the thread count, for at most a third of the product's time.
+from .._native import _dense  # noqa: E402
+
+
+def _dense_args(owner, x, weights):
+    """x and weights as C-contiguous arrays of x's float dtype, their shapes checked, the
+    thread count and the workspace.  (Attribute checks rather than np.ndim/np.shape: a
+    small layer's whole product takes a few microseconds.)"""
+    x = np.ascontiguousarray(x)
+    if x.dtype.char not in "fd":
+        raise TypeError(f"{owner}: expected x of dtype float32 or float64, got dtype {x.dtype}")
+    weights = np.ascontiguousarray(weights, dtype=x.dtype)
+    if x.ndim != 2 or weights.ndim != 2 or x.shape[1] != weights.shape[0]:
+        raise ValueError(f"{owner}: expected x (N, in) and weights (in, out) with the same in, "
+                         f"got {x.shape} and {weights.shape}")
+    n_threads = get_num_threads()
+    size = _dense.workspace_size(x.shape[0], x.shape[1], weights.shape[1], n_threads,
+                                 x.dtype.char == "d")
+    return x, weights, n_threads, _workspace_buffer(size, x.dtype)
+
+
+def dense_forward(x, weights, biases):
+    """Native Dense forward (C kernel rg_dense_forward): y = x W + b;
+    x (N, in), W (in, out), b (out,) -> y (N, out)."""
+    x, weights, n_threads, work = _dense_args("dense_forward", x, weights)
+    biases = np.ascontiguousarray(biases, dtype=x.dtype)
+    if biases.shape != (weights.shape[1],):
+        raise ValueError(f"dense_forward: expected biases of shape ({weights.shape[1]},), "
+                         f"got {biases.shape}")
+    y = np.empty((x.shape[0], weights.shape[1]), dtype=x.dtype)
+    _dense.forward(x, weights, biases, y, work, n_threads)
+    return y
+
+
+def dense_backward(dy, x, weights, input_grad=True):
+    """Native Dense backward (C kernel rg_dense_backward) -> (dx, dW, db): dx = dy W^T,
+    dW = x^T dy, db = sum_n dy, each element summed by one thread in a fixed order (no
+    result depends on the thread count); dx is None when ``input_grad`` is False (a
+    network's first layer needs no input gradient)."""
+    x, weights, n_threads, work = _dense_args("dense_backward", x, weights)
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    if dy.shape != (x.shape[0], weights.shape[1]):
+        raise ValueError(f"dense_backward: expected dy of shape "
+                         f"{(x.shape[0], weights.shape[1])}, got {dy.shape}")
+    dx = np.empty_like(x) if input_grad else None
+    dw = np.empty_like(weights)
+    db = np.empty(weights.shape[1], dtype=x.dtype)
+    _dense.backward(dy, x, weights, dx, dw, db, work, n_threads)
+    return dx, dw, db
 
 
 # ---- element-wise activations -------------------------------------------------------------
@@ -273,7 +330,7 @@ from .._native import _conv  # noqa: E402
 _workspace = threading.local()
 
 
-def _conv_workspace(size, dtype):
+def _workspace_buffer(size, dtype):
     """A flat scratch array of at least ``size`` elements of ``dtype``, one per Python thread
     and dtype, kept between calls and grown on demand."""
     buffers = _workspace.__dict__.setdefault("buffers", {})
@@ -295,7 +352,7 @@ def _conv_args(owner, x, kernels, stride, padding):
     f, c, kh, kw = np.shape(kernels)
     oh, ow = _conv.output_size(x.shape[1], x.shape[2], kh, kw, stride, padding)
     n_threads = get_num_threads()
-    work = _conv_workspace(_conv.workspace_size(x.shape[1], x.shape[2], c, f, kh, kw, stride,
+    work = _workspace_buffer(_conv.workspace_size(x.shape[1], x.shape[2], c, f, kh, kw, stride,
                                                 padding, n_threads, x.dtype == np.float64),
                            x.dtype)
     return x, stride, padding, (oh, ow), n_threads, work

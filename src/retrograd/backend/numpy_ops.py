@@ -24,9 +24,11 @@ def dense_forward(x, weights, biases):
     return x @ weights + biases
 
 
-def dense_backward(dy, x, weights):
-    """dL/dx = dy W^T,  dL/dW = x^T dy,  dL/db = sum_n dy  ->  (dx, dW, db)."""
-    return dy @ weights.T, x.T @ dy, dy.sum(axis=0)
+def dense_backward(dy, x, weights, input_grad=True):
+    """dL/dx = dy W^T,  dL/dW = x^T dy,  dL/db = sum_n dy  ->  (dx, dW, db); dx is None when
+    ``input_grad`` is False (a network's first layer needs no input gradient)."""
+    dx = dy @ weights.T if input_grad else None
+    return dx, x.T @ dy, dy.sum(axis=0)
 
 
 # ---- element-wise activations -------------------------------------------------------------
@@ -178,7 +180,10 @@ def gelu_tanh_forward(x):
 
 
 def gelu_tanh_backward(dy, x, y):
-    """ds/dz = (1 + tanh u)/2 + z/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 z^2)."""
+    """ds/dz = (1 + tanh u)/2 + z/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 z^2).
+    z is clipped to [-10, 10] first: beyond it tanh u is exactly +-1 in both precisions (the
+    derivative's limits 1 and 0), and z^2 of a huge z would overflow into inf * 0 = NaN."""
+    x = np.clip(x, -10, 10)
     x2 = x * x
     t = np.tanh(_GELU_TANH_C * (x + _GELU_TANH_K * x2 * x))
     du = _GELU_TANH_C * (1 + 3 * _GELU_TANH_K * x2)
@@ -217,10 +222,11 @@ def prelu_forward(x, alpha):
 
 def prelu_backward(dy, x, alpha):
     """dx = dy if z > 0 else alpha_c dy;  dalpha_c = sum of dy z over the elements of
-    channel c with z <= 0 (all elements when P = 1)  ->  (dx, dalpha)."""
-    negative = x <= 0
-    dx = np.where(negative, alpha * dy, dy)
-    dalpha = np.where(negative, dy * x, 0).reshape(-1, alpha.shape[0]).sum(axis=0)
+    channel c that are not > 0 (all elements when P = 1)  ->  (dx, dalpha).  A NaN z is
+    "not > 0", as in the forward: alpha dy, and a NaN in dalpha."""
+    positive = x > 0
+    dx = np.where(positive, dy, alpha * dy)
+    dalpha = np.where(positive, 0, dy * x).reshape(-1, alpha.shape[0]).sum(axis=0)
     return dx, dalpha.astype(x.dtype, copy=False)
 
 

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_positive_int, fail
+from .._validation import as_array, check_allocation, check_positive_int, check_seed, fail
 
 
 def epoch_rng(seed, *keys):
@@ -12,14 +12,6 @@ def epoch_rng(seed, *keys):
     these numbers alone, not from a generator advanced through earlier epochs,
     is what lets a run resumed at epoch k repeat the uninterrupted run exactly."""
     return np.random.default_rng(None if seed is None else [seed, *keys])
-
-
-def check_seed(seed, owner):
-    """None or an integer >= 0 (what ``np.random.SeedSequence`` takes)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
-        fail(owner, "seed None or an integer >= 0", seed)
-    return None if seed is None else int(seed)
 
 
 def batches(x, y, batch_size, shuffle=True, seed=None, epoch=0):
@@ -40,7 +32,7 @@ def batches(x, y, batch_size, shuffle=True, seed=None, epoch=0):
         ...     model.train_step(xb, yb)
     """
     owner = "batches"
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array(x, owner, "x"), as_array(y, owner, "y")
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         fail(owner, "x and y with the same number of samples", f"shapes {x.shape} and {y.shape}")
     if len(x) == 0:
@@ -68,16 +60,18 @@ def _batches(x, y, batch_size, shuffle, seed, epoch):
 def one_hot(labels, num_classes=None, dtype=np.float32):
     """One-hot encoding: out[..., c] = 1 where labels == c, else 0.
 
-    labels: integer array of any shape with values in [0, num_classes);
+    labels: integer array (or list of ints) of any shape with values in
+    [0, num_classes); float, bool and other labels are refused (TypeError).
     num_classes defaults to max(labels) + 1.  Returns an array of shape
-    labels.shape + (num_classes,) and the given numeric dtype.
+    labels.shape + (num_classes,) and the given numeric dtype; one larger than
+    the machine's memory is refused before it is allocated.
 
     Example:
         >>> one_hot(np.array([2, 0]), 3)
         array([[0., 0., 1.], [1., 0., 0.]], dtype=float32)
     """
     owner = "one_hot"
-    labels = np.asarray(labels)
+    labels = as_array(labels, owner, "labels")
     if labels.dtype.kind not in "iu":
         fail(owner, "integer labels (convert with labels.astype(int))", labels.dtype, TypeError)
     try:
@@ -95,6 +89,7 @@ def one_hot(labels, num_classes=None, dtype=np.float32):
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
         fail(owner, f"labels in [0, {num_classes})", bad.item())
+    check_allocation(labels.shape + (num_classes,), dtype, owner, "a one-hot array")
     out = np.zeros(labels.shape + (num_classes,), dtype)
     np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
     return out

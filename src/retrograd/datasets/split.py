@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import fail
+from .._validation import as_array, check_seed, fail
 
 
 def train_test_split(x, y, test_size=0.2, stratify=None, seed=None):
@@ -16,23 +16,31 @@ def train_test_split(x, y, test_size=0.2, stratify=None, seed=None):
     with the largest remainders, so every class keeps its proportion within
     one sample.  Both parts are shuffled with ``np.random.default_rng(seed)``.
 
+    x and y may be arrays or lists of any dtype with the same number of samples
+    (at least 2); stratify labels must be numbers or strings; seed None or an
+    integer >= 0.
+
     Example:
         >>> x_tr, x_te, y_tr, y_te = train_test_split(x, y, 0.2, stratify=y, seed=0)
         >>> len(x_te) == int(np.ceil(0.2 * len(x)))
         True
     """
     owner = "train_test_split"
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = as_array(x, owner, "x"), as_array(y, owner, "y")
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
         fail(owner, "x and y with the same number of samples", f"shapes {x.shape} and {y.shape}")
     n = len(x)
+    if n < 2:
+        fail(owner, "at least 2 samples to split", f"{n} samples")
     n_test = _test_count(test_size, n, owner)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, owner))
     if stratify is None:
         order = rng.permutation(n)
         test, train = order[:n_test], order[n_test:]
     else:
-        labels = np.asarray(stratify)
+        labels = as_array(stratify, owner, "stratify")
+        if labels.dtype.kind not in "biufUS":
+            fail(owner, "stratify labels of numbers or strings", labels.dtype, TypeError)
         if labels.shape != (n,):
             fail(owner, f"stratify labels of shape ({n},)", f"shape {labels.shape}")
         test, train = _stratified(labels, n_test, rng)
@@ -41,6 +49,9 @@ def train_test_split(x, y, test_size=0.2, stratify=None, seed=None):
 
 
 def _test_count(test_size, n, owner):
+    if not isinstance(test_size, numbers.Real):
+        fail(owner, "test_size a fraction in (0, 1) or a number of samples", test_size,
+             TypeError)
     if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
         n_test = int(test_size)
     elif isinstance(test_size, numbers.Real) and 0 < test_size < 1:

@@ -11,7 +11,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_float_array, check_finite, check_positive_int, fail
+from .._validation import (as_float_array, check_allocation, check_finite, check_positive_int,
+                           check_seed, fail)
 from ..backend import ops
 from .base import Layer
 
@@ -44,6 +45,8 @@ class ElementwiseActivation(Layer):
         return _check_batch(self, input_data)
 
     def forward(self, input_data):
+        if self.kernel is None:
+            raise NotImplementedError(f"{self.name} names no kernel: use a subclass")
         x = self._check(input_data)
         y = getattr(ops, f"{self.kernel}_forward")(x, *self.hyper())
         self._cache = (x, y)
@@ -141,14 +144,16 @@ class HardTanh(ElementwiseActivation):
 
 
 class _OneParameterActivation(ElementwiseActivation):
-    """An element-wise activation with one finite hyper-parameter named ``parameter``,
-    passed to the kernels and stored in the config."""
+    """An element-wise activation with one finite hyper-parameter named ``parameter``
+    (at least ``low`` when that is set), passed to the kernels and stored in the config."""
 
     parameter = None
+    low = None
 
     def __init__(self, value, dtype=np.float32):
         super().__init__(dtype)
-        setattr(self, self.parameter, check_finite(value, self.name, self.parameter))
+        setattr(self, self.parameter, check_finite(value, self.name, self.parameter,
+                                                   low=self.low))
 
     def hyper(self):
         return (getattr(self, self.parameter),)
@@ -173,6 +178,10 @@ class ReLU(ElementwiseActivation):
 class LeakyReLU(_OneParameterActivation):
     """s = z if z > 0 else alpha z;  ds/dz = 1 if z > 0 else alpha (alpha at z = 0).
 
+    Args:
+        alpha: the slope for z <= 0, finite and >= 0 (as Keras requires; default 0.01).
+        dtype: float32 (default) or float64.
+
     Shapes: input (N, ...) -> output of the same shape.
 
     Example:
@@ -182,6 +191,7 @@ class LeakyReLU(_OneParameterActivation):
 
     kernel = "leaky_relu"
     parameter = "alpha"
+    low = 0.0
 
     def __init__(self, alpha=0.01, dtype=np.float32):
         super().__init__(alpha, dtype)
@@ -197,7 +207,7 @@ class PReLU(ElementwiseActivation):
     Args:
         num_parameters: 1 (one slope shared by every element) or the number of
             channels, the size of the input's last axis (one slope each).
-        init: initial value of every slope.
+        init: initial value of every slope, finite (any sign: the slopes are learned).
         dtype: float32 (default) or float64.
 
     Shapes: input (N, ...) -> same shape; with num_parameters = C > 1 the input is
@@ -212,6 +222,7 @@ class PReLU(ElementwiseActivation):
         super().__init__(dtype)
         self.num_parameters = check_positive_int(num_parameters, self.name, "num_parameters")
         self.init = check_finite(init, self.name, "init")
+        check_allocation((self.num_parameters,), self.dtype, self.name, "slopes alpha")
         self.alpha = np.full(self.num_parameters, self.init, dtype=self.dtype)
         self.params = [self.alpha]
         self.grads = [np.zeros_like(self.alpha)]
@@ -250,7 +261,7 @@ class RReLU(ElementwiseActivation):
     LeakyReLU.
 
     Args:
-        lower, upper: range of the slopes, finite with lower <= upper.
+        lower, upper: range of the slopes, finite with 0 <= lower <= upper.
         seed: seed of the slope generator (same seed, same slopes).
         dtype: float32 (default) or float64.
 
@@ -264,11 +275,11 @@ class RReLU(ElementwiseActivation):
 
     def __init__(self, lower=1 / 8, upper=1 / 3, seed=None, dtype=np.float32):
         super().__init__(dtype)
-        self.lower = check_finite(lower, self.name, "lower")
+        self.lower = check_finite(lower, self.name, "lower", low=0.0)
         self.upper = check_finite(upper, self.name, "upper")
         if self.lower > self.upper:
             fail(self.name, f"lower <= upper (upper={self.upper})", self.lower)
-        self.seed = seed
+        self.seed = check_seed(seed, self.name)
         self._rng = np.random.default_rng(seed)
 
     @property
@@ -303,6 +314,11 @@ class ELU(_OneParameterActivation):
     """Exponential linear unit: s = z if z > 0 else alpha (e^z - 1);
     ds/dz = 1 if z > 0 else alpha e^z (= s + alpha).
 
+    Args:
+        alpha: the saturation value -alpha for z -> -inf, finite and >= 0 (Clevert et
+            al. take alpha > 0; 0 gives a ReLU; default 1.0).
+        dtype: float32 (default) or float64.
+
     Shapes: input (N, ...) -> output of the same shape.
 
     Example:
@@ -312,6 +328,7 @@ class ELU(_OneParameterActivation):
 
     kernel = "elu"
     parameter = "alpha"
+    low = 0.0
 
     def __init__(self, alpha=1.0, dtype=np.float32):
         super().__init__(alpha, dtype)
@@ -354,7 +371,7 @@ class NoisyReLU(ElementwiseActivation):
 
     def __init__(self, seed=None, dtype=np.float32):
         super().__init__(dtype)
-        self.seed = seed
+        self.seed = check_seed(seed, self.name)
         self._rng = np.random.default_rng(seed)
 
     def forward(self, input_data):

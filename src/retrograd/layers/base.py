@@ -1,7 +1,7 @@
 """The Layer contract shared by every layer (API.md, "Layers")."""
 import numpy as np
 
-from .._validation import as_dtype, check_same_shape, fail
+from .._validation import as_dtype, as_real_array, check_same_shape
 
 
 class Layer:
@@ -16,6 +16,15 @@ class Layer:
     ``forward(input_data) -> output``; ``backward(grad_output) -> (grad_input,
     param_grads)`` where ``param_grads`` is ``self.grads`` or None when the
     layer has no parameters.
+
+    Inputs, for every layer: float arrays of any width (float16 included) are cast
+    to ``dtype``; Python lists and tuples of numbers are converted, as Keras does;
+    bool and integer arrays are refused with a TypeError (they usually hold labels,
+    masks or raw pixels: cast them explicitly, e.g. ``x.astype(np.float32) / 255``),
+    as are complex, object and string data.  A wrong rank or size, an empty batch
+    or an array too large for the machine's memory raises a ValueError naming the
+    layer, before anything is computed.  NaN and infinities are data, not errors:
+    they propagate to the outputs of the samples that hold them.
     """
 
     def __init__(self, dtype=np.float32):
@@ -41,6 +50,12 @@ class Layer:
         forward; param_grads is ``self.grads`` (filled here) or None."""
         raise NotImplementedError(f"{self.name} does not implement backward")
 
+    def _backward(self, grad_output, input_grad):
+        """``backward`` as Sequential's training step calls it: a network's first layer
+        needs no dL/d input, so layers that can skip computing it (Conv2D, Dense) override
+        this and return None in its place when ``input_grad`` is False."""
+        return self.backward(grad_output)
+
     # ---- helpers for subclasses ------------------------------------------------------------
     def _require_forward(self, cache):
         if cache is None:
@@ -48,10 +63,10 @@ class Layer:
         return cache
 
     def _check_grad(self, grad_output, output_like):
-        """The upstream gradient: output's shape, cast to the layer's dtype."""
-        grad = check_same_shape(grad_output, output_like, self.name, "grad_output")
-        if grad.dtype.kind != "f":
-            fail(self.name, "a floating-point grad_output", grad.dtype, TypeError)
+        """The upstream gradient: float (by the input policy), output's shape, cast to
+        the layer's dtype."""
+        grad = as_real_array(grad_output, self.name, "grad_output")
+        check_same_shape(grad, output_like, self.name, "grad_output")
         return grad.astype(self.dtype, copy=False)
 
     def _param_grads(self):

@@ -1,8 +1,8 @@
 """2-D convolution layer (NHWC)."""
 import numpy as np
 
-from .._validation import (check_input, check_positive_int, fail, shape_only, to_pair,
-                           to_positive_pair)
+from .._validation import (check_allocation, check_input, check_positive_int, check_seed, fail,
+                           shape_only, to_pair, to_positive_pair)
 from ..backend import ops
 from ..initializers import initialize
 from .base import Layer
@@ -46,7 +46,9 @@ class Conv2D(Layer):
         seed: seed of the initialiser (same seed, same kernels).
 
     Shapes: input (N, H, W, C) -> output (N, OH, OW, F);
-    params [kernels (F, C, KH, KW), biases (F,)].
+    params [kernels (F, C, KH, KW), biases (F,)].  The input may be any float array
+    or a list of numbers (see Layer for the dtype policy); sizes, strides and
+    paddings are at most 2**31 - 1.
 
     Example:
         >>> layer = Conv2D(1, 8, 3, padding="same", seed=0)
@@ -63,9 +65,10 @@ class Conv2D(Layer):
         self.stride = to_positive_pair(stride, self.name, "stride")
         self.padding = self._check_padding(padding)
         self.weight_init = weight_init
-        self.seed = seed
+        self.seed = check_seed(seed, self.name)
         kh, kw = self.kernel_size
         shape = (self.num_filters, self.input_channels, kh, kw)
+        check_allocation(shape, self.dtype, self.name, "kernels")
         self.kernels = initialize(weight_init, shape, self.input_channels * kh * kw,
                                   self.num_filters * kh * kw, self.dtype, seed, self.name)
         self.biases = np.zeros(self.num_filters, dtype=self.dtype)
@@ -102,15 +105,24 @@ class Conv2D(Layer):
     def forward(self, input_data):
         x = check_input(input_data, self.name, self.dtype, ndim=4, last_dim=self.input_channels,
                         shape_text=f"(N, H, W, {self.input_channels})")
-        padding, _ = self._geometry(x.shape[1], x.shape[2], x.shape)
+        padding, (oh, ow) = self._geometry(x.shape[1], x.shape[2], x.shape)
+        (top, bottom), (left, right) = padding
+        n, height, width, channels = x.shape
+        check_allocation((n, height + top + bottom, width + left + right, channels), self.dtype,
+                         self.name, "a padded input")
+        check_allocation((n, oh, ow, self.num_filters), self.dtype, self.name, "an output")
         self._cache = (x, padding)
         return ops.conv2d_forward(x, self.kernels, self.biases, self.stride, padding)
 
     def backward(self, grad_output):
+        return self._backward(grad_output, True)
+
+    def _backward(self, grad_output, input_grad):
         x, padding = self._require_forward(self._cache)
         _, (oh, ow) = self._geometry(x.shape[1], x.shape[2], x.shape)
         grad = self._check_grad(grad_output, shape_only((x.shape[0], oh, ow, self.num_filters)))
-        dx, dkernels, dbiases = ops.conv2d_backward(grad, x, self.kernels, self.stride, padding)
+        dx, dkernels, dbiases = ops.conv2d_backward(grad, x, self.kernels, self.stride, padding,
+                                                    input_grad=input_grad)
         self.grads[0][...] = dkernels
         self.grads[1][...] = dbiases
         return dx, self.grads

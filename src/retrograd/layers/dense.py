@@ -1,7 +1,7 @@
 """Dense (fully connected) layer."""
 import numpy as np
 
-from .._validation import check_input, check_positive_int
+from .._validation import check_allocation, check_input, check_positive_int, check_seed
 from ..backend import ops
 from ..initializers import initialize
 from .base import Layer
@@ -22,6 +22,7 @@ class Dense(Layer):
         dtype: float32 (default) or float64.
 
     Shapes: input (N, in) -> output (N, out); params [weights (in, out), biases (out,)].
+    The input may be any float array or a list of numbers (see Layer for the dtype policy).
 
     Example:
         >>> layer = Dense(64, 10, seed=0)
@@ -35,7 +36,8 @@ class Dense(Layer):
         self.input_size = check_positive_int(input_size, self.name, "input_size")
         self.output_size = check_positive_int(output_size, self.name, "output_size")
         self.weight_init = weight_init
-        self.seed = seed
+        self.seed = check_seed(seed, self.name)
+        check_allocation((self.input_size, self.output_size), self.dtype, self.name, "weights")
         self.weights = initialize(weight_init, (self.input_size, self.output_size),
                                   self.input_size, self.output_size, self.dtype, seed, self.name)
         self.biases = np.zeros(self.output_size, dtype=self.dtype)
@@ -46,13 +48,17 @@ class Dense(Layer):
     def forward(self, input_data):
         x = check_input(input_data, self.name, self.dtype, ndim=2, last_dim=self.input_size,
                         shape_text=f"(N, {self.input_size})")
+        check_allocation((x.shape[0], self.output_size), self.dtype, self.name, "an output")
         self._input = x
         return ops.dense_forward(x, self.weights, self.biases)
 
     def backward(self, grad_output):
+        return self._backward(grad_output, True)
+
+    def _backward(self, grad_output, input_grad):
         x = self._require_forward(self._input)
         grad = self._check_grad(grad_output, np.empty((x.shape[0], self.output_size), bool))
-        dx, dw, db = ops.dense_backward(grad, x, self.weights)
+        dx, dw, db = ops.dense_backward(grad, x, self.weights, input_grad=input_grad)
         self.grads[0][...] = dw
         self.grads[1][...] = db
         return dx, self.grads

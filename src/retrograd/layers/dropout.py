@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_float_array, fail, shape_only
+from .._validation import as_float_array, check_seed, fail, shape_only
 from ..backend import ops
 from .base import Layer
 
@@ -19,7 +19,7 @@ class Dropout(Layer):
     evaluation).
 
     Args:
-        rate: probability of zeroing an element, 0 <= rate < 1.
+        rate: probability of zeroing an element, a number with 0 <= rate < 1.
         seed: seed of the mask generator (same seed, same masks).
         dtype: float32 (default) or float64.
 
@@ -33,11 +33,13 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None, dtype=np.float32):
         super().__init__(dtype)
-        if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-                or not 0 <= rate < 1):
+        if not isinstance(rate, numbers.Real):
+            fail(self.name, "rate a number with 0 <= rate < 1", rate, TypeError)
+        # NaN fails the comparison too.
+        if isinstance(rate, bool) or not 0 <= rate < 1:
             fail(self.name, "rate a number with 0 <= rate < 1", rate)
         self.rate = float(rate)
-        self.seed = seed
+        self.seed = check_seed(seed, self.name)
         self._rng = np.random.default_rng(seed)
         self._cache = None
 

@@ -1,7 +1,7 @@
 """Pooling layers (NHWC): max and average over windows, and over the whole image."""
 import numpy as np
 
-from .._validation import check_input, fail, shape_only, to_positive_pair
+from .._validation import MAX_INDEX, check_bool, check_input, fail, shape_only, to_positive_pair
 from ..backend import ops
 from .base import Layer
 
@@ -11,11 +11,15 @@ _IMAGE = "(N, H, W, C)"
 class _Pooling2D(Layer):
     """Shared by MaxPooling2D and AveragePooling2D: pool_size and stride (int or
     pair, stride defaulting to pool_size), no padding, so
-    OH = floor((H - ph) / sh) + 1 and OW = floor((W - pw) / sw) + 1."""
+    OH = floor((H - ph) / sh) + 1 and OW = floor((W - pw) / sw) + 1.  A window has
+    at most 2**31 - 1 positions (max pooling keeps int32 positions)."""
 
     def __init__(self, pool_size=(2, 2), stride=None, dtype=np.float32):
         super().__init__(dtype)
         self.pool_size = to_positive_pair(pool_size, self.name, "pool_size")
+        if self.pool_size[0] * self.pool_size[1] > MAX_INDEX:
+            fail(self.name, f"pool_size with at most {MAX_INDEX} positions (int32 indices)",
+                 pool_size)
         self.stride = (self.pool_size if stride is None
                        else to_positive_pair(stride, self.name, "stride"))
         self._cache = None
@@ -110,9 +114,7 @@ class _GlobalPooling2D(Layer):
 
     def __init__(self, keepdims=False, dtype=np.float32):
         super().__init__(dtype)
-        if not isinstance(keepdims, (bool, np.bool_)):
-            fail(self.name, "keepdims True or False", keepdims)
-        self.keepdims = bool(keepdims)
+        self.keepdims = check_bool(keepdims, self.name, "keepdims")
         self._cache = None
 
     def _check(self, input_data):
@@ -174,7 +176,8 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         keepdims: False (default): output (N, C); True: (N, 1, 1, C).
         dtype: float32 (default) or float64.
 
-    Shapes: input (N, H, W, C) -> output (N, C) or (N, 1, 1, C).
+    Shapes: input (N, H, W, C) -> output (N, C) or (N, 1, 1, C); H W <= 2**31 - 1
+    (positions are kept as int32).
 
     Example:
         >>> GlobalMaxPooling2D().forward(np.arange(8.0).reshape(1, 2, 2, 2))
@@ -183,6 +186,9 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 
     def forward(self, input_data):
         x = self._check(input_data)
+        if x.shape[1] * x.shape[2] > MAX_INDEX:
+            fail(self.name, f"at most {MAX_INDEX} positions H * W per image (int32 indices)",
+                 x.shape)
         y, indices = ops.global_maxpool_forward(x)
         self._cache = (indices, x.shape)
         return self._shape_output(y)
