@@ -41,14 +41,16 @@ def _refuse(owner, name, int i, obj, bint writable):
 cdef class _Batch:
     """The buffers of one kernel call: n_lists lists of n arrays each, list 0 being
     params.  ptrs[l * n + a] points at array a of list l; sizes[a] is the element
-    count of params[a]."""
+    count of params[a].  The call's thread count is checked first (>= 1)."""
     cdef Py_buffer *views
     cdef void **ptrs
     cdef int64_t *sizes
     cdef Py_ssize_t n, n_lists, n_held
     cdef bint is_double
 
-    def __cinit__(self, str owner, tuple lists, tuple names, int n_written):
+    def __cinit__(self, str owner, tuple lists, tuple names, int n_written, int n_threads):
+        if n_threads < 1:
+            raise ValueError(f"{owner}: expected n_threads >= 1, got {n_threads!r}")
         self.n_lists = len(lists)
         self.n = len(lists[0])
         cdef Py_ssize_t l, a, k, count = self.n_lists * self.n
@@ -110,15 +112,9 @@ cdef class _Batch:
         free(self.sizes)
 
 
-cdef inline void _check_threads(str owner, int n_threads) except *:
-    if n_threads < 1:
-        raise ValueError(f"{owner}: expected n_threads >= 1, got {n_threads!r}")
-
-
 def sgd(params, grads, double lr, int n_threads):
     """p -= lr g, for every (p, g) of the lists."""
-    _check_threads("sgd_step", n_threads)
-    cdef _Batch b = _Batch("sgd_step", (params, grads), ("params", "grads"), 1)
+    cdef _Batch b = _Batch("sgd_step", (params, grads), ("params", "grads"), 1, n_threads)
     cdef void **P = b.ptrs
     cdef void **G = b.ptrs + b.n
     with nogil:
@@ -130,9 +126,8 @@ def sgd(params, grads, double lr, int n_threads):
 
 def momentum(params, grads, velocity, double lr, double momentum, int n_threads):
     """v = mu v - lr g;  p += v."""
-    _check_threads("momentum_step", n_threads)
     cdef _Batch b = _Batch("momentum_step", (params, velocity, grads),
-                           ("params", "velocity", "grads"), 2)
+                           ("params", "velocity", "grads"), 2, n_threads)
     cdef void **P = b.ptrs
     cdef void **S = b.ptrs + b.n
     cdef void **G = b.ptrs + 2 * b.n
@@ -147,9 +142,8 @@ def momentum(params, grads, velocity, double lr, double momentum, int n_threads)
 
 def nag(params, grads, velocity, double lr, double momentum, int n_threads):
     """v = mu v - lr g;  p += mu v - lr g."""
-    _check_threads("nag_step", n_threads)
     cdef _Batch b = _Batch("nag_step", (params, velocity, grads),
-                           ("params", "velocity", "grads"), 2)
+                           ("params", "velocity", "grads"), 2, n_threads)
     cdef void **P = b.ptrs
     cdef void **S = b.ptrs + b.n
     cdef void **G = b.ptrs + 2 * b.n
@@ -164,8 +158,8 @@ def nag(params, grads, velocity, double lr, double momentum, int n_threads):
 
 def adagrad(params, grads, accum, double lr, double eps, int n_threads):
     """n += g^2;  p -= lr g / (sqrt(n) + eps)."""
-    _check_threads("adagrad_step", n_threads)
-    cdef _Batch b = _Batch("adagrad_step", (params, accum, grads), ("params", "accum", "grads"), 2)
+    cdef _Batch b = _Batch("adagrad_step", (params, accum, grads), ("params", "accum", "grads"), 2,
+                           n_threads)
     cdef void **P = b.ptrs
     cdef void **S = b.ptrs + b.n
     cdef void **G = b.ptrs + 2 * b.n
@@ -180,8 +174,8 @@ def adagrad(params, grads, accum, double lr, double eps, int n_threads):
 
 def rmsprop(params, grads, accum, double lr, double rho, double eps, int n_threads):
     """n = rho n + (1 - rho) g^2;  p -= lr g / (sqrt(n) + eps)."""
-    _check_threads("rmsprop_step", n_threads)
-    cdef _Batch b = _Batch("rmsprop_step", (params, accum, grads), ("params", "accum", "grads"), 2)
+    cdef _Batch b = _Batch("rmsprop_step", (params, accum, grads), ("params", "accum", "grads"), 2,
+                           n_threads)
     cdef void **P = b.ptrs
     cdef void **S = b.ptrs + b.n
     cdef void **G = b.ptrs + 2 * b.n
@@ -194,15 +188,14 @@ def rmsprop(params, grads, accum, double lr, double rho, double eps, int n_threa
                                  lr, rho, eps, n_threads)
 
 
-cdef _Batch _two_moments(str owner, params, grads, m, v, str v_name):
-    return _Batch(owner, (params, m, v, grads), ("params", "m", v_name, "grads"), 3)
+cdef _Batch _two_moments(str owner, params, grads, m, v, str v_name, int n_threads):
+    return _Batch(owner, (params, m, v, grads), ("params", "m", v_name, "grads"), 3, n_threads)
 
 
 def adam(params, grads, m, v, double lr, double beta_1, double beta_2, double eps, double bc1,
          double bc2, int n_threads):
     """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m/bc1) / (sqrt(v/bc2) + eps)."""
-    _check_threads("adam_step", n_threads)
-    cdef _Batch b = _two_moments("adam_step", params, grads, m, v, "v")
+    cdef _Batch b = _two_moments("adam_step", params, grads, m, v, "v", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **V = b.ptrs + 2 * b.n
@@ -219,8 +212,7 @@ def adam(params, grads, m, v, double lr, double beta_1, double beta_2, double ep
 def adamax(params, grads, m, u, double lr_t, double beta_1, double beta_2, double eps,
            int n_threads):
     """m = b1 m + (1-b1) g;  u = max(b2 u, |g|);  p -= lr_t m / (u + eps)."""
-    _check_threads("adamax_step", n_threads)
-    cdef _Batch b = _two_moments("adamax_step", params, grads, m, u, "u")
+    cdef _Batch b = _two_moments("adamax_step", params, grads, m, u, "u", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **U = b.ptrs + 2 * b.n
@@ -237,8 +229,7 @@ def adamax(params, grads, m, u, double lr_t, double beta_1, double beta_2, doubl
 def nadam(params, grads, m, v, double coef_g, double coef_m, double beta_1, double beta_2,
           double bc2, double eps, int n_threads):
     """m, v as Adam;  d = sqrt(v/bc2) + eps;  p -= coef_g g/d + coef_m m/d."""
-    _check_threads("nadam_step", n_threads)
-    cdef _Batch b = _two_moments("nadam_step", params, grads, m, v, "v")
+    cdef _Batch b = _two_moments("nadam_step", params, grads, m, v, "v", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **V = b.ptrs + 2 * b.n
@@ -255,8 +246,7 @@ def nadam(params, grads, m, v, double coef_g, double coef_m, double beta_1, doub
 def adamw(params, grads, m, v, double lr, double beta_1, double beta_2, double eps,
           double weight_decay, double bc1, double bc2, int n_threads):
     """m, v as Adam;  p -= lr ((m/bc1) / (sqrt(v/bc2) + eps) + wd p)."""
-    _check_threads("adamw_step", n_threads)
-    cdef _Batch b = _two_moments("adamw_step", params, grads, m, v, "v")
+    cdef _Batch b = _two_moments("adamw_step", params, grads, m, v, "v", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **V = b.ptrs + 2 * b.n
@@ -275,8 +265,7 @@ def adamw(params, grads, m, v, double lr, double beta_1, double beta_2, double e
 def radam(params, grads, m, v, double lr, double beta_1, double beta_2, double eps, double bc1,
           double bc2, double rect, int n_threads):
     """m, v as Adam;  rect > 0: p -= lr rect (m/bc1) / (sqrt(v/bc2) + eps), else p -= lr m/bc1."""
-    _check_threads("radam_step", n_threads)
-    cdef _Batch b = _two_moments("radam_step", params, grads, m, v, "v")
+    cdef _Batch b = _two_moments("radam_step", params, grads, m, v, "v", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **V = b.ptrs + 2 * b.n
@@ -293,8 +282,7 @@ def radam(params, grads, m, v, double lr, double beta_1, double beta_2, double e
 def lion(params, grads, m, double lr, double beta_1, double beta_2, double weight_decay,
          int n_threads):
     """c = b1 m + (1-b1) g;  p -= lr (sign(c) + wd p);  m = b2 m + (1-b2) g."""
-    _check_threads("lion_step", n_threads)
-    cdef _Batch b = _Batch("lion_step", (params, m, grads), ("params", "m", "grads"), 2)
+    cdef _Batch b = _Batch("lion_step", (params, m, grads), ("params", "m", "grads"), 2, n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n
     cdef void **G = b.ptrs + 2 * b.n
