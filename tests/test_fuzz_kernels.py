@@ -716,6 +716,19 @@ def dy_maker(seed, dtype, layout):
     return dy_for
 
 
+def magnitude_scales(make, x, dy_for):
+    """The ``scales`` of assert_layers_agree for a layer whose outputs and gradients are sums
+    of products (Conv2D, Dense): the same layer in float64 on the NumPy backend with every
+    parameter, x and dy replaced by its absolute value, so each result is sum |terms|."""
+    with retrograd.use_backend("numpy"):
+        layer = make(np.float64)
+        for param in layer.params:
+            param[...] = np.abs(param)
+        y_abs = layer.forward(f64abs(x))
+        dx_abs, grads_abs = layer.backward(f64abs(dy_for(y_abs.shape)))
+    return [y_abs, dx_abs, *grads_abs]
+
+
 def assert_layers_agree(out, dtype, scales=None, what="layer"):
     """Native y, dx and parameter gradients against the NumPy backend's; ``scales``
     (y, dx, grads...) where they are sums."""
@@ -832,13 +845,7 @@ def test_conv2d_layer(case, padding):
 
     dy_for = dy_maker(case["seed"], dtype, case["dy"])
     out = run_layer(make, case["x"].apply(x), dy_for, case["threads"])
-    with retrograd.use_backend("numpy"):
-        layer = make(np.float64)
-        layer.kernels[...] = np.abs(layer.kernels)
-        layer.biases[...] = np.abs(layer.biases)
-        y_abs = layer.forward(f64abs(x))
-        dx_abs, grads_abs = layer.backward(f64abs(dy_for(y_abs.shape)))
-    assert_layers_agree(out, dtype, [y_abs, dx_abs, *grads_abs], what="Conv2D")
+    assert_layers_agree(out, dtype, magnitude_scales(make, x, dy_for), what="Conv2D")
 
 
 @fuzz()
@@ -899,10 +906,4 @@ def test_dense_layer(case):
 
     dy_for = dy_maker(case["seed"], dtype, case["dy"])
     out = run_layer(make, case["x"].apply(x), dy_for, case["threads"])
-    with retrograd.use_backend("numpy"):
-        layer = make(np.float64)
-        layer.weights[...] = np.abs(layer.weights)
-        layer.biases[...] = np.abs(layer.biases)
-        y_abs = layer.forward(f64abs(x))
-        dx_abs, grads_abs = layer.backward(f64abs(dy_for(y_abs.shape)))
-    assert_layers_agree(out, dtype, [y_abs, dx_abs, *grads_abs], what="Dense")
+    assert_layers_agree(out, dtype, magnitude_scales(make, x, dy_for), what="Dense")
