@@ -27,6 +27,7 @@ import platform
 import numpy as np
 
 import retrograd
+from retrograd import zoo
 from retrograd.bench import copy_bandwidth, median_ms
 from retrograd.backend import numpy_ops
 
@@ -38,8 +39,7 @@ except ImportError:  # the PyTorch columns are left empty
 if retrograd.native_available():
     from retrograd.backend import native_ops
 
-LENET5 = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (256, 120), (120,), (120, 84), (84,),
-          (84, 10), (10,)]
+LENET5 = [p.shape for group in zoo.lenet().params for p in group]
 B1, B2 = 0.9, 0.999
 
 

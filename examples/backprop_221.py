@@ -23,17 +23,14 @@ import argparse
 import numpy as np
 
 import retrograd
-from retrograd.layers import Dense, ReLU, Sigmoid, Tanh
+from retrograd import zoo
 from retrograd.optimizers import SGD
 
-W1 = np.array([[0.15, 0.20], [0.25, 0.30]])
-B1 = np.array([0.35, 0.35])
-W2 = np.array([[0.40], [0.45]])
-B2 = np.array([0.60])
+W1, B1, W2, B2 = (np.array(zoo.BACKPROP_221_WEIGHTS[k]) for k in ("W1", "b1", "W2", "b2"))
 X = np.array([[0.05, 0.10]])
 Y = np.array([[0.01]])
 LEARNING_RATE = 0.5
-HIDDEN = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
+HIDDEN = zoo.BACKPROP_221_HIDDEN
 # Parameter names in the lecture's notation, in model.params order.
 PARAM_NAMES = [["w11(1)", "w12(1)", "w21(1)", "w22(1)"], ["b1(1)", "b2(1)"],
                ["w11(2)", "w21(2)"], ["b(2)"]]
@@ -49,21 +46,10 @@ class HalfSquaredError:
         return y_pred - y_true
 
 
-def build_network(hidden="sigmoid"):
-    """The 2-2-1 network with the lecture's weights and the given hidden units."""
-    model = retrograd.Sequential([
-        Dense(2, 2, dtype=np.float64), HIDDEN[hidden](dtype=np.float64),
-        Dense(2, 1, dtype=np.float64), Sigmoid(dtype=np.float64),
-    ])
-    for param, value in zip([p for group in model.params for p in group], [W1, B1, W2, B2]):
-        param[...] = value
-    return model
-
-
 def worked_example(hidden="sigmoid"):
     """Forward pass, loss, and a backward pass layer by layer so the deltas
     can be read off.  Returns a dict of float64 arrays / floats."""
-    model = build_network(hidden)
+    model = zoo.backprop_221(hidden)
     dense1, act1, dense2, act2 = model.layers
     loss_fn = HalfSquaredError()
     y_hat = model.forward(X)
@@ -80,7 +66,7 @@ def worked_example(hidden="sigmoid"):
 def finite_difference_check(hidden="sigmoid", eps=1e-6):
     """Exercise 2d: (L(w + eps) - L(w - eps)) / (2 eps) for every weight and
     bias, next to the backpropagated gradient.  Returns [(name, analytic, numeric)]."""
-    model = build_network(hidden)
+    model = zoo.backprop_221(hidden)
     loss_fn = HalfSquaredError()
     model.backward(loss_fn.backward(model.forward(X), Y))
     rows = []
@@ -100,7 +86,7 @@ def finite_difference_check(hidden="sigmoid", eps=1e-6):
 
 def sgd_update(hidden="sigmoid", learning_rate=LEARNING_RATE):
     """Exercise 4: one SGD step w <- w - lr dL/dw.  Returns (loss before, loss after)."""
-    model = build_network(hidden)
+    model = zoo.backprop_221(hidden)
     loss_fn = HalfSquaredError()
     model.compile(loss_fn, SGD(learning_rate), metrics=())
     before = model.train_step(X, Y)

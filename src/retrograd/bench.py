@@ -23,10 +23,9 @@ import time
 
 import numpy as np
 
-from . import _config
+from . import _config, zoo
 from . import layers as _layers
 from .losses import SparseCategoricalCrossEntropy
-from .models import Sequential
 from .optimizers import SGD, Adam
 
 __all__ = ["median_time", "CASES", "run", "format_table"]
@@ -71,17 +70,6 @@ def _layer_step(layer, x):
     return step
 
 
-def lenet(seed=0):
-    """LeNet-5 on 28x28x1 images: conv5x5 6 - ReLU - maxpool 2 - conv5x5 16 - ReLU -
-    maxpool 2 - flatten - dense 120 - ReLU - dense 84 - ReLU - dense 10 (logits)."""
-    L = _layers
-    return Sequential([L.Conv2D(1, 6, 5, seed=seed), L.ReLU(), L.MaxPooling2D(2),
-                       L.Conv2D(6, 16, 5, seed=seed + 1), L.ReLU(), L.MaxPooling2D(2),
-                       L.Flatten(), L.Dense(16 * 4 * 4, 120, seed=seed + 2), L.ReLU(),
-                       L.Dense(120, 84, seed=seed + 3), L.ReLU(),
-                       L.Dense(84, 10, seed=seed + 4)])
-
-
 # ---- retrograd cases: (batch, rng) -> a callable running one timed step ---------------------
 def _relu(n, rng):
     return _layer_step(_layers.ReLU(), rng.standard_normal((n, 24, 24, 6), np.float32))
@@ -109,7 +97,7 @@ def _adam(n, rng):
 
 
 def _lenet(n, rng):
-    model = lenet()
+    model = zoo.lenet()
     model.compile(SparseCategoricalCrossEntropy(from_logits=True), SGD(0.01))
     x = rng.random((n, 28, 28, 1), np.float32)
     y = rng.integers(0, 10, n)
@@ -143,10 +131,7 @@ def _torch_case(name, torch, n, rng):
         param.grad = torch.randn(side, side)
         optimizer = torch.optim.Adam([param], eps=1e-7, foreach=False)
         return optimizer.step
-    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
-                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 120),
-                          nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)
-                          ).to(memory_format=torch.channels_last)
+    model = zoo.torch_lenet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     x = torch.from_numpy(rng.random((n, 28, 28, 1), np.float32)).permute(0, 3, 1, 2)

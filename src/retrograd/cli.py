@@ -95,58 +95,30 @@ def _optimizer_name(text):
 
 
 # ---- models -----------------------------------------------------------------------------------
-def _build_mlp(image_shape, seed):
-    """Multilayer perceptron: flattened image - 128 ReLU units - 10 logits."""
-    from .layers import Dense, ReLU
-    from .models import Sequential
-    inputs = int(np.prod(image_shape))
-    return Sequential([Dense(inputs, 128, seed=seed), ReLU(), Dense(128, 10, seed=seed + 1)])
+def _build_model(name, image_shape, seed):
+    """The zoo's network ``name`` for images of ``image_shape`` (H, W, C); too small
+    images are a CommandError naming the model."""
+    from . import zoo
+    height, width, _ = image_shape
+    side = zoo.MIN_IMAGE_SIDE.get(name)
+    if side is not None and min(height, width) < side:
+        hint = " (MNIST's 28x28 through --data)" if name == "lenet" else ""
+        raise CommandError(f"{name}: expected images of at least {side}x{side}{hint}, got "
+                           f"{height}x{width}")
+    return getattr(zoo, name)(image_shape, seed=seed)
 
 
-def _build_cnn(image_shape, seed):
-    """Small convolutional network: two 3x3 convolutions (32, then 64 filters, size kept
-    by padding 1), each followed by ReLU and 2x2 max pooling (8x8 -> 4x4 -> 2x2 on the
-    digits), then Dropout 0.25, 128 ReLU units, Dropout 0.25 and 10 logits."""
-    from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU
-    from .models import Sequential
-    height, width, channels = image_shape
-    if height < 4 or width < 4:
-        raise CommandError(f"cnn: expected images of at least 4x4, got {height}x{width}")
-    features = 64 * (height // 4) * (width // 4)
-    return Sequential([Conv2D(channels, 32, 3, padding=1, seed=seed), ReLU(), MaxPooling2D(2),
-                       Conv2D(32, 64, 3, padding=1, seed=seed + 1), ReLU(), MaxPooling2D(2),
-                       Flatten(), Dropout(0.25, seed=seed + 4),
-                       Dense(features, 128, seed=seed + 2), ReLU(), Dropout(0.25, seed=seed + 5),
-                       Dense(128, 10, seed=seed + 3)])
-
-
-def _build_lenet(image_shape, seed):
-    """LeNet-5 (no padding): conv5x5 6 - ReLU - maxpool 2 - conv5x5 16 - ReLU - maxpool 2 -
-    flatten - dense 120 - ReLU - dense 84 - ReLU - dense 10; 28x28 -> 24 -> 12 -> 8 -> 4."""
-    from .layers import Conv2D, Dense, Flatten, MaxPooling2D, ReLU
-    from .models import Sequential
-    height, width, channels = image_shape
-    side_h, side_w = ((height - 4) // 2 - 4) // 2, ((width - 4) // 2 - 4) // 2
-    if min(side_h, side_w) < 1:
-        raise CommandError(f"lenet: expected images of at least 16x16 (MNIST's 28x28 through "
-                           f"--data), got {height}x{width}")
-    return Sequential([Conv2D(channels, 6, 5, seed=seed), ReLU(), MaxPooling2D(2),
-                       Conv2D(6, 16, 5, seed=seed + 1), ReLU(), MaxPooling2D(2), Flatten(),
-                       Dense(16 * side_h * side_w, 120, seed=seed + 2), ReLU(),
-                       Dense(120, 84, seed=seed + 3), ReLU(), Dense(84, 10, seed=seed + 4)])
-
-
-# name -> builder(image_shape (H, W, C), seed) -> Sequential, and its training recipe:
-# optimizer, learning rate, epochs, batch size, the factor applied to the learning rate
-# after each epoch (an ExponentialDecay schedule; 1 keeps it constant) and the
-# ImageAugmenter shift (0: no augmentation).
+# name of a network in retrograd.zoo -> its training recipe: optimizer, learning rate,
+# epochs, batch size, the factor applied to the learning rate after each epoch (an
+# ExponentialDecay schedule; 1 keeps it constant) and the ImageAugmenter shift (0: no
+# augmentation).
 MODELS = {
-    "cnn": (_build_cnn, {"optimizer": "adam", "lr": 3e-3, "epochs": 40, "batch_size": 32,
-                         "decay": 0.92, "shift": 0}),
-    "lenet": (_build_lenet, {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "batch_size": 64,
-                             "decay": 0.8, "shift": 0}),
-    "mlp": (_build_mlp, {"optimizer": "sgd", "lr": 0.1, "epochs": 50, "batch_size": 32,
-                         "decay": 1.0, "shift": 0}),
+    "cnn": {"optimizer": "adam", "lr": 3e-3, "epochs": 40, "batch_size": 32, "decay": 0.92,
+            "shift": 0},
+    "lenet": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "batch_size": 64, "decay": 0.8,
+              "shift": 0},
+    "mlp": {"optimizer": "sgd", "lr": 0.1, "epochs": 50, "batch_size": 32, "decay": 1.0,
+            "shift": 0},
 }
 DEFAULT_MODEL = {"digits": "cnn", "idx": "lenet"}
 
@@ -279,7 +251,7 @@ def _new_run(args, image_shape, train_samples):
     from .losses import SparseCategoricalCrossEntropy
     from .schedules import ExponentialDecay
     name = args.model or DEFAULT_MODEL["digits" if args.data is None else "idx"]
-    build, recipe = MODELS[name]
+    recipe = MODELS[name]
     optimizer = args.optimizer or recipe["optimizer"]
     cls = _optimizer_classes()[optimizer]
     if args.lr is not None:
@@ -290,7 +262,7 @@ def _new_run(args, image_shape, train_samples):
         lr = inspect.signature(cls).parameters["learning_rate"].default
     seed = 0 if args.seed is None else args.seed
     batch_size = args.batch_size or recipe["batch_size"]
-    model = build(image_shape, seed)
+    model = _build_model(name, image_shape, seed)
     # The decay is per epoch, whatever the run's length: a resumed run follows the
     # same rates as an uninterrupted one.
     steps = math.ceil(train_samples / batch_size)
