@@ -9,10 +9,10 @@ from ._config import (native_available, set_backend, get_backend, use_backend,
                       set_num_threads, get_num_threads, show_config)
 from . import (callbacks, datasets, layers, losses, metrics, minimize, optimizers,
                schedules)
-from .models import Sequential, load_model
+from .models import Input, Model, Sequential, load_model
 from ._gradcheck import gradcheck
 
 __all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
            "get_num_threads", "show_config", "callbacks", "layers", "losses", "datasets",
-           "metrics", "minimize", "optimizers", "schedules", "Sequential", "load_model",
+           "metrics", "minimize", "optimizers", "schedules", "Input", "Model", "Sequential", "load_model",
            "gradcheck", "__version__"]

@@ -48,13 +48,41 @@ class Loss:
     def __call__(self, *args):
         return self.forward(*args)
 
+    # How many model outputs the loss compares (TripletLoss 3, ContrastiveLoss 2) and
+    # whether it takes targets besides them (TripletLoss does not).
+    n_predictions = 1
+    takes_target = True
+
     def forward(self, y_pred, y_true):
         """The loss (a float), reduced by the mean (see the class docstring)."""
-        raise NotImplementedError(f"{self.name} does not implement forward")
+        return float(self._value(*self._checked(y_pred, y_true)))
 
     def backward(self, y_pred, y_true):
         """dL/d y_pred, an array of y_pred's shape and float dtype."""
+        return self._gradient(*self._checked(y_pred, y_true))
+
+    def forward_backward(self, *args):
+        """(loss, dL/d y_pred) in one pass, as training calls it: the arguments are
+        checked once and work shared by both (the fused softmax cross-entropy) is
+        done once; the same numbers as ``forward`` and ``backward``.  For
+        TripletLoss and ContrastiveLoss the gradient is their tuple of gradients."""
+        value, grad = self._value_and_gradient(*self._checked(*args))
+        return float(value), grad
+
+    # ---- what each loss defines: checks, value, gradient ----------------------------------
+    def _checked(self, y_pred, y_true):
+        """The validated arrays the formulas take (by default y_pred and y_true of the
+        same shape)."""
+        return self._pair(y_pred, y_true)
+
+    def _value(self, *arrays):
+        raise NotImplementedError(f"{self.name} does not implement forward")
+
+    def _gradient(self, *arrays):
         raise NotImplementedError(f"{self.name} does not implement backward")
+
+    def _value_and_gradient(self, *arrays):
+        return self._value(*arrays), self._gradient(*arrays)
 
     def get_config(self):
         """Constructor arguments that rebuild this loss (JSON-serialisable)."""
@@ -116,12 +144,10 @@ class MeanSquaredError(Loss):
         2.5
     """
 
-    def forward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _value(self, p, y):
         return float(np.mean(np.square(p - y)))
 
-    def backward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _gradient(self, p, y):
         return (p - y) * p.dtype.type(2 / p.size)
 
 
@@ -137,12 +163,10 @@ class MeanAbsoluteError(Loss):
         1.5
     """
 
-    def forward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _value(self, p, y):
         return float(np.mean(np.abs(p - y)))
 
-    def backward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _gradient(self, p, y):
         return np.sign(p - y) * p.dtype.type(1 / p.size)
 
 
@@ -167,14 +191,12 @@ class Huber(Loss):
     def __init__(self, delta=1.0):
         self.delta = check_finite(delta, self.name, "delta", low=0.0, low_open=True)
 
-    def forward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _value(self, p, y):
         r = np.abs(p - y)
         delta = p.dtype.type(self.delta)
         return float(np.mean(np.where(r <= delta, r * r / 2, delta * (r - delta / 2))))
 
-    def backward(self, y_pred, y_true):
-        p, y = self._pair(y_pred, y_true)
+    def _gradient(self, p, y):
         r = p - y
         delta = p.dtype.type(self.delta)
         return np.clip(r, -delta, delta) * p.dtype.type(1 / p.size)
@@ -228,8 +250,7 @@ class BinaryCrossEntropy(Loss):
         hi = min(p.dtype.type(1 - self.epsilon), np.nextafter(p.dtype.type(1), p.dtype.type(0)))
         return np.clip(p, lo, hi), (p >= lo) & (p <= hi)
 
-    def forward(self, y_pred, y_true):
-        p, y = self._checked(y_pred, y_true)
+    def _value(self, p, y):
         if self.from_logits:
             z = p
             # e^-|z| rounding to 0 (or a subnormal) for large |z| is the correctly rounded
@@ -239,8 +260,7 @@ class BinaryCrossEntropy(Loss):
         q, _ = self._clipped(p)
         return float(-np.mean(y * np.log(q) + (1 - y) * np.log1p(-q)))
 
-    def backward(self, y_pred, y_true):
-        p, y = self._checked(y_pred, y_true)
+    def _gradient(self, p, y):
         scale = p.dtype.type(1 / p.size)
         if self.from_logits:
             # sigmoid(z) of a very negative z is subnormal or 0; scaling it may round to 0.
@@ -299,12 +319,10 @@ class Hinge(Loss):
         self._in_set(y, (-1, 1), "{-1, +1}")
         return f, y
 
-    def forward(self, y_pred, y_true):
-        f, y = self._checked(y_pred, y_true)
+    def _value(self, f, y):
         return float(np.mean(np.maximum(1 - y * f, 0)))
 
-    def backward(self, y_pred, y_true):
-        f, y = self._checked(y_pred, y_true)
+    def _gradient(self, f, y):
         return np.where(1 - y * f > 0, -y, 0).astype(f.dtype, copy=False) * f.dtype.type(1 / f.size)
 
 
@@ -345,14 +363,14 @@ class CategoricalCrossEntropy(Loss):
             fail(self.name, "y_true rows summing to 1 (one-hot)", sums[off][0].item())
         return p, y
 
-    def _loss(self, p, y):
+    def _value(self, p, y):
         if self.from_logits:
             loss, _ = ops.softmax_cross_entropy(p, y)
             return float(loss)
         q = np.clip(p, p.dtype.type(_CATEGORICAL_EPSILON), p.dtype.type(1))
         return float(-np.sum(y * np.log(q)) / p.shape[0])
 
-    def _grad(self, p, y):
+    def _gradient(self, p, y):
         if self.from_logits:
             _, grad = ops.softmax_cross_entropy(p, y)
             return grad
@@ -361,11 +379,11 @@ class CategoricalCrossEntropy(Loss):
         grad = np.where((p >= eps) & (p <= one), -y / q, 0).astype(p.dtype, copy=False)
         return grad * p.dtype.type(1 / p.shape[0])
 
-    def forward(self, y_pred, y_true):
-        return self._loss(*self._checked(y_pred, y_true))
-
-    def backward(self, y_pred, y_true):
-        return self._grad(*self._checked(y_pred, y_true))
+    def _value_and_gradient(self, p, y):
+        if self.from_logits:  # the fused kernel gives both at once
+            loss, grad = ops.softmax_cross_entropy(p, y)
+            return float(loss), grad
+        return self._value(p, y), self._gradient(p, y)
 
     def get_config(self):
         return {"from_logits": self.from_logits}
@@ -447,12 +465,19 @@ class TripletLoss(Loss):
         h = np.sum(np.square(a - p), axis=1) - np.sum(np.square(a - n), axis=1)
         return h + a.dtype.type(self.margin)
 
+    n_predictions = 3
+    takes_target = False
+
     def forward(self, anchor, positive, negative):
-        a, p, n = self._checked(anchor, positive, negative)
-        return float(np.mean(np.maximum(self._hinge(a, p, n), 0)))
+        return float(self._value(*self._checked(anchor, positive, negative)))
 
     def backward(self, anchor, positive, negative):
-        a, p, n = self._checked(anchor, positive, negative)
+        return self._gradient(*self._checked(anchor, positive, negative))
+
+    def _value(self, a, p, n):
+        return float(np.mean(np.maximum(self._hinge(a, p, n), 0)))
+
+    def _gradient(self, a, p, n):
         active = (self._hinge(a, p, n) > 0)[:, None]
         scale = a.dtype.type(2 / a.shape[0])
         d_pos = np.where(active, (p - a) * scale, 0).astype(a.dtype, copy=False)
@@ -495,14 +520,20 @@ class ContrastiveLoss(Loss):
         self._in_set(s, (0, 1), "{0, 1}", "similar")
         return a, b.astype(a.dtype, copy=False), s
 
+    n_predictions = 2
+
     def forward(self, x1, x2, similar):
-        a, b, s = self._checked(x1, x2, similar)
+        return float(self._value(*self._checked(x1, x2, similar)))
+
+    def backward(self, x1, x2, similar):
+        return self._gradient(*self._checked(x1, x2, similar))
+
+    def _value(self, a, b, s):
         d = np.sqrt(np.sum(np.square(a - b), axis=1))
         gap = np.maximum(self.margin - d, 0)
         return float(np.mean((s * d * d + (1 - s) * gap * gap) / 2))
 
-    def backward(self, x1, x2, similar):
-        a, b, s = self._checked(x1, x2, similar)
+    def _gradient(self, a, b, s):
         diff = a - b
         d = np.sqrt(np.sum(np.square(diff), axis=1))
         gap = np.maximum(self.margin - d, 0)

@@ -46,15 +46,22 @@ def batches(x, y, batch_size, shuffle=True, seed=None, epoch=0):
 
 def _batches(x, y, batch_size, shuffle, seed, epoch):
     # A separate generator, so that batches() validates when called, not at the first next().
-    n = len(x)
+    for index in batch_indices(len(x), batch_size, shuffle, seed, epoch):
+        yield x[index], y[index]
+
+
+def batch_indices(n, batch_size, shuffle=True, seed=None, epoch=0):
+    """The index of each batch of ``batches`` over n samples: slices in order without
+    ``shuffle`` (so batches are views), else consecutive pieces of the permutation
+    ``np.random.default_rng([seed, epoch]).permutation(n)``.  Models with several
+    inputs or outputs gather every array with the same indices."""
     if not shuffle:
         for begin in range(0, n, batch_size):
-            yield x[begin:begin + batch_size], y[begin:begin + batch_size]
+            yield slice(begin, begin + batch_size)
         return
     order = epoch_rng(seed, epoch).permutation(n)
     for begin in range(0, n, batch_size):
-        index = order[begin:begin + batch_size]
-        yield x[index], y[index]
+        yield order[begin:begin + batch_size]
 
 
 def one_hot(labels, num_classes=None, dtype=np.float32):

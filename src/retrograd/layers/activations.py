@@ -19,9 +19,9 @@ from .base import Layer
 
 def _check_batch(layer, input_data):
     """A float input (cast to the layer's dtype) with a non-empty batch axis."""
-    x = as_float_array(input_data, layer.name, layer.dtype)
+    x = as_float_array(input_data, layer.owner, layer.dtype)
     if x.ndim < 1 or x.shape[0] == 0:
-        fail(layer.name, "a non-empty batch (N, ...)", x.shape)
+        fail(layer.owner, "a non-empty batch (N, ...)", x.shape)
     return x
 
 
@@ -33,10 +33,6 @@ class ElementwiseActivation(Layer):
 
     kernel = None  # name of the ops kernel pair
 
-    def __init__(self, dtype=np.float32):
-        super().__init__(dtype)
-        self._cache = None
-
     def hyper(self):
         """Hyper-parameters passed to the kernels, in kernel order."""
         return ()
@@ -46,7 +42,7 @@ class ElementwiseActivation(Layer):
 
     def forward(self, input_data):
         if self.kernel is None:
-            raise NotImplementedError(f"{self.name} names no kernel: use a subclass")
+            raise NotImplementedError(f"{self.owner} names no kernel: use a subclass")
         x = self._check(input_data)
         y = getattr(ops, f"{self.kernel}_forward")(x, *self.hyper())
         self._cache = (x, y)
@@ -129,12 +125,12 @@ class HardTanh(ElementwiseActivation):
 
     kernel = "hard_tanh"
 
-    def __init__(self, min_val=-1.0, max_val=1.0, dtype=np.float32):
-        super().__init__(dtype)
-        self.min_val = check_finite(min_val, self.name, "min_val")
-        self.max_val = check_finite(max_val, self.name, "max_val")
+    def __init__(self, min_val=-1.0, max_val=1.0, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.min_val = check_finite(min_val, self.owner, "min_val")
+        self.max_val = check_finite(max_val, self.owner, "max_val")
         if not self.min_val < self.max_val:
-            fail(self.name, f"min_val < max_val (max_val={self.max_val})", self.min_val)
+            fail(self.owner, f"min_val < max_val (max_val={self.max_val})", self.min_val)
 
     def hyper(self):
         return (self.min_val, self.max_val)
@@ -150,9 +146,9 @@ class _OneParameterActivation(ElementwiseActivation):
     parameter = None
     low = None
 
-    def __init__(self, value, dtype=np.float32):
-        super().__init__(dtype)
-        setattr(self, self.parameter, check_finite(value, self.name, self.parameter,
+    def __init__(self, value, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        setattr(self, self.parameter, check_finite(value, self.owner, self.parameter,
                                                    low=self.low))
 
     def hyper(self):
@@ -193,8 +189,8 @@ class LeakyReLU(_OneParameterActivation):
     parameter = "alpha"
     low = 0.0
 
-    def __init__(self, alpha=0.01, dtype=np.float32):
-        super().__init__(alpha, dtype)
+    def __init__(self, alpha=0.01, dtype=np.float32, name=None):
+        super().__init__(alpha, dtype, name)
 
 
 class PReLU(ElementwiseActivation):
@@ -218,11 +214,13 @@ class PReLU(ElementwiseActivation):
         array([[-1., -2.]], dtype=float32)
     """
 
-    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
-        super().__init__(dtype)
-        self.num_parameters = check_positive_int(num_parameters, self.name, "num_parameters")
-        self.init = check_finite(init, self.name, "init")
-        check_allocation((self.num_parameters,), self.dtype, self.name, "slopes alpha")
+    param_names = ("alpha",)
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.num_parameters = check_positive_int(num_parameters, self.owner, "num_parameters")
+        self.init = check_finite(init, self.owner, "init")
+        check_allocation((self.num_parameters,), self.dtype, self.owner, "slopes alpha")
         self.alpha = np.full(self.num_parameters, self.init, dtype=self.dtype)
         self.params = [self.alpha]
         self.grads = [np.zeros_like(self.alpha)]
@@ -231,7 +229,7 @@ class PReLU(ElementwiseActivation):
         x = super()._check(input_data)
         channels = self.num_parameters
         if channels > 1 and (x.ndim < 2 or x.shape[-1] != channels):
-            fail(self.name, f"input of shape (N, ..., {channels})", x.shape)
+            fail(self.owner, f"input of shape (N, ..., {channels})", x.shape)
         return x
 
     def forward(self, input_data):
@@ -246,6 +244,12 @@ class PReLU(ElementwiseActivation):
         dx, dalpha = ops.prelu_backward(grad, x, self.alpha)
         self.grads[0][...] = dalpha
         return dx, self.grads
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        if self.num_parameters > 1 and (not shape or shape[-1] != self.num_parameters):
+            fail(self.owner, f"an input shape (..., {self.num_parameters})", shape)
+        return shape
 
     def get_config(self):
         return {"num_parameters": self.num_parameters, "init": self.init,
@@ -273,13 +277,13 @@ class RReLU(ElementwiseActivation):
         array([[-0.2,  2. ]], dtype=float32)
     """
 
-    def __init__(self, lower=1 / 8, upper=1 / 3, seed=None, dtype=np.float32):
-        super().__init__(dtype)
-        self.lower = check_finite(lower, self.name, "lower", low=0.0)
-        self.upper = check_finite(upper, self.name, "upper")
+    def __init__(self, lower=1 / 8, upper=1 / 3, seed=None, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.lower = check_finite(lower, self.owner, "lower", low=0.0)
+        self.upper = check_finite(upper, self.owner, "upper")
         if self.lower > self.upper:
-            fail(self.name, f"lower <= upper (upper={self.upper})", self.lower)
-        self.seed = check_seed(seed, self.name)
+            fail(self.owner, f"lower <= upper (upper={self.upper})", self.lower)
+        self.seed = check_seed(seed, self.owner)
         self._rng = np.random.default_rng(seed)
 
     @property
@@ -330,8 +334,8 @@ class ELU(_OneParameterActivation):
     parameter = "alpha"
     low = 0.0
 
-    def __init__(self, alpha=1.0, dtype=np.float32):
-        super().__init__(alpha, dtype)
+    def __init__(self, alpha=1.0, dtype=np.float32, name=None):
+        super().__init__(alpha, dtype, name)
 
 
 class SELU(ElementwiseActivation):
@@ -369,9 +373,9 @@ class NoisyReLU(ElementwiseActivation):
         array([[0., 2.]], dtype=float32)
     """
 
-    def __init__(self, seed=None, dtype=np.float32):
-        super().__init__(dtype)
-        self.seed = check_seed(seed, self.name)
+    def __init__(self, seed=None, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.seed = check_seed(seed, self.owner)
         self._rng = np.random.default_rng(seed)
 
     def forward(self, input_data):
@@ -413,10 +417,10 @@ class GELU(ElementwiseActivation):
         array([[0.    , 0.8413]], dtype=float32)
     """
 
-    def __init__(self, approximate="none", dtype=np.float32):
-        super().__init__(dtype)
+    def __init__(self, approximate="none", dtype=np.float32, name=None):
+        super().__init__(dtype, name)
         if not isinstance(approximate, str) or approximate not in GELU_APPROXIMATIONS:
-            fail(self.name, f"approximate one of {tuple(GELU_APPROXIMATIONS)}", approximate)
+            fail(self.owner, f"approximate one of {tuple(GELU_APPROXIMATIONS)}", approximate)
         self.approximate = approximate
         self.kernel = GELU_APPROXIMATIONS[approximate]
 
@@ -438,8 +442,8 @@ class Swish(_OneParameterActivation):
     kernel = "swish"
     parameter = "beta"
 
-    def __init__(self, beta=1.0, dtype=np.float32):
-        super().__init__(beta, dtype)
+    def __init__(self, beta=1.0, dtype=np.float32, name=None):
+        super().__init__(beta, dtype, name)
 
 
 class Softmax(Layer):
@@ -460,20 +464,19 @@ class Softmax(Layer):
         array([[0.5, 0.5]], dtype=float32)
     """
 
-    def __init__(self, axis=-1, dtype=np.float32):
-        super().__init__(dtype)
+    def __init__(self, axis=-1, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            fail(self.name, "axis an integer", axis)
+            fail(self.owner, "axis an integer", axis)
         self.axis = int(axis)
-        self._cache = None
 
     def forward(self, input_data):
         x = _check_batch(self, input_data)
         if not -x.ndim <= self.axis < x.ndim:
-            fail(self.name, f"axis in [{-x.ndim}, {x.ndim}) for an input of shape {x.shape}",
+            fail(self.owner, f"axis in [{-x.ndim}, {x.ndim}) for an input of shape {x.shape}",
                  self.axis)
         if x.shape[self.axis] == 0:
-            fail(self.name, f"a non-empty axis {self.axis}", x.shape)
+            fail(self.owner, f"a non-empty axis {self.axis}", x.shape)
         # The kernels work along the last axis; another axis is moved there and back.
         x_last = np.moveaxis(x, self.axis, -1)
         y_last = ops.softmax_forward(x_last)
@@ -485,6 +488,14 @@ class Softmax(Layer):
         grad = np.moveaxis(self._check_grad(grad_output, x), self.axis, -1)
         dx = ops.softmax_backward(grad, x_last, y_last)
         return np.ascontiguousarray(np.moveaxis(dx, -1, self.axis)), None
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        # the batch axis counts: axis 0 is the batch, never a class axis
+        if not -(len(shape) + 1) <= self.axis < len(shape) + 1:
+            fail(self.owner, f"axis in [{-len(shape) - 1}, {len(shape) + 1}) for an input "
+                 f"shape (N, {', '.join(map(str, shape))})", self.axis)
+        return shape
 
     def get_config(self):
         return {"axis": self.axis, **super().get_config()}

@@ -56,34 +56,36 @@ class Conv2D(Layer):
         (2, 8, 8, 8)
     """
 
+    param_names = ("kernels", "biases")
+
     def __init__(self, input_channels, num_filters, kernel_size, stride=1, padding=0,
-                 weight_init="he_uniform", dtype=np.float32, seed=None):
-        super().__init__(dtype)
-        self.input_channels = check_positive_int(input_channels, self.name, "input_channels")
-        self.num_filters = check_positive_int(num_filters, self.name, "num_filters")
-        self.kernel_size = to_positive_pair(kernel_size, self.name, "kernel_size")
-        self.stride = to_positive_pair(stride, self.name, "stride")
+                 weight_init="he_uniform", dtype=np.float32, seed=None,
+                 name=None):
+        super().__init__(dtype, name)
+        self.input_channels = check_positive_int(input_channels, self.owner, "input_channels")
+        self.num_filters = check_positive_int(num_filters, self.owner, "num_filters")
+        self.kernel_size = to_positive_pair(kernel_size, self.owner, "kernel_size")
+        self.stride = to_positive_pair(stride, self.owner, "stride")
         self.padding = self._check_padding(padding)
         self.weight_init = weight_init
-        self.seed = check_seed(seed, self.name)
+        self.seed = check_seed(seed, self.owner)
         kh, kw = self.kernel_size
         shape = (self.num_filters, self.input_channels, kh, kw)
-        check_allocation(shape, self.dtype, self.name, "kernels")
+        check_allocation(shape, self.dtype, self.owner, "kernels")
         self.kernels = initialize(weight_init, shape, self.input_channels * kh * kw,
-                                  self.num_filters * kh * kw, self.dtype, seed, self.name)
+                                  self.num_filters * kh * kw, self.dtype, seed, self.owner)
         self.biases = np.zeros(self.num_filters, dtype=self.dtype)
         self.params = [self.kernels, self.biases]
         self.grads = [np.zeros_like(self.kernels), np.zeros_like(self.biases)]
-        self._cache = None
 
     def _check_padding(self, padding):
         if isinstance(padding, str):
             if padding.lower() not in _PADDING_WORDS:
-                fail(self.name, 'padding an int, a pair of ints, "valid" or "same"', padding)
+                fail(self.owner, 'padding an int, a pair of ints, "valid" or "same"', padding)
             return padding.lower()
-        pair = to_pair(padding, self.name, "padding")
+        pair = to_pair(padding, self.owner, "padding")
         if min(pair) < 0:
-            fail(self.name, "padding >= 0 (an int or a pair of ints)", padding)
+            fail(self.owner, "padding >= 0 (an int or a pair of ints)", padding)
         return pair
 
     def _geometry(self, height, width, got):
@@ -98,19 +100,19 @@ class Conv2D(Layer):
             padding = ((self.padding[0],) * 2, (self.padding[1],) * 2)
         rows, cols = sum(padding[0]), sum(padding[1])
         if height + rows < kh or width + cols < kw:
-            fail(self.name, f"an input whose padded height and width (H + {rows}, W + {cols}) "
+            fail(self.owner, f"an input whose padded height and width (H + {rows}, W + {cols}) "
                             f"are at least kernel_size {self.kernel_size}", got)
         return padding, ((height + rows - kh) // sh + 1, (width + cols - kw) // sw + 1)
 
     def forward(self, input_data):
-        x = check_input(input_data, self.name, self.dtype, ndim=4, last_dim=self.input_channels,
+        x = check_input(input_data, self.owner, self.dtype, ndim=4, last_dim=self.input_channels,
                         shape_text=f"(N, H, W, {self.input_channels})")
         padding, (oh, ow) = self._geometry(x.shape[1], x.shape[2], x.shape)
         (top, bottom), (left, right) = padding
         n, height, width, channels = x.shape
         check_allocation((n, height + top + bottom, width + left + right, channels), self.dtype,
-                         self.name, "a padded input")
-        check_allocation((n, oh, ow, self.num_filters), self.dtype, self.name, "an output")
+                         self.owner, "a padded input")
+        check_allocation((n, oh, ow, self.num_filters), self.dtype, self.owner, "an output")
         self._cache = (x, padding)
         return ops.conv2d_forward(x, self.kernels, self.biases, self.stride, padding)
 
@@ -135,7 +137,7 @@ class Conv2D(Layer):
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
         if len(shape) != 3 or shape[2] != self.input_channels:
-            fail(self.name, f"an input shape (H, W, {self.input_channels})", shape)
+            fail(self.owner, f"an input shape (H, W, {self.input_channels})", shape)
         _, (oh, ow) = self._geometry(shape[0], shape[1], shape)
         return (oh, ow, self.num_filters)
 

@@ -1,14 +1,15 @@
 """Dense (fully connected) layer."""
 import numpy as np
 
-from .._validation import check_allocation, check_input, check_positive_int, check_seed
+from .._validation import (as_float_array, check_allocation, check_input, check_positive_int,
+                           check_seed, fail, shape_only)
 from ..backend import ops
 from ..initializers import initialize
 from .base import Layer
 
 
 class Dense(Layer):
-    """Fully connected layer: y = x W + b.
+    """Fully connected layer: y = x W + b (on the last axis of an input of any rank >= 2).
 
     Derivatives (lecture on backpropagation):
         dL/dx = dL/dy W^T,   dL/dW = x^T dL/dy,   dL/db = sum over the batch of dL/dy.
@@ -21,7 +22,8 @@ class Dense(Layer):
         seed: seed of the initialiser (same seed, same weights).
         dtype: float32 (default) or float64.
 
-    Shapes: input (N, in) -> output (N, out); params [weights (in, out), biases (out,)].
+    Shapes: input (N, in) -> output (N, out), or (N, ..., in) -> (N, ..., out) (a sequence
+    (N, T, in) is one row per time step); params [weights (in, out), biases (out,)].
     The input may be any float array or a list of numbers (see Layer for the dtype policy).
 
     Example:
@@ -30,42 +32,53 @@ class Dense(Layer):
         (5, 10)
     """
 
+    param_names = ("weights", "biases")
+
     def __init__(self, input_size, output_size, weight_init="he_uniform", dtype=np.float32,
-                 seed=None):
-        super().__init__(dtype)
-        self.input_size = check_positive_int(input_size, self.name, "input_size")
-        self.output_size = check_positive_int(output_size, self.name, "output_size")
+                 seed=None, name=None):
+        super().__init__(dtype, name)
+        self.input_size = check_positive_int(input_size, self.owner, "input_size")
+        self.output_size = check_positive_int(output_size, self.owner, "output_size")
         self.weight_init = weight_init
-        self.seed = check_seed(seed, self.name)
-        check_allocation((self.input_size, self.output_size), self.dtype, self.name, "weights")
+        self.seed = check_seed(seed, self.owner)
+        check_allocation((self.input_size, self.output_size), self.dtype, self.owner, "weights")
         self.weights = initialize(weight_init, (self.input_size, self.output_size),
-                                  self.input_size, self.output_size, self.dtype, seed, self.name)
+                                  self.input_size, self.output_size, self.dtype, seed, self.owner)
         self.biases = np.zeros(self.output_size, dtype=self.dtype)
         self.params = [self.weights, self.biases]
         self.grads = [np.zeros_like(self.weights), np.zeros_like(self.biases)]
-        self._input = None
 
     def forward(self, input_data):
-        x = check_input(input_data, self.name, self.dtype, ndim=2, last_dim=self.input_size,
-                        shape_text=f"(N, {self.input_size})")
-        check_allocation((x.shape[0], self.output_size), self.dtype, self.name, "an output")
-        self._input = x
-        return ops.dense_forward(x, self.weights, self.biases)
+        x = as_float_array(input_data, self.owner, self.dtype)
+        rank = max(x.ndim, 2)
+        x = check_input(x, self.owner, self.dtype, ndim=rank, last_dim=self.input_size,
+                        shape_text=f"(N, {self.input_size})" if rank == 2
+                        else f"(N, ..., {self.input_size})")
+        out_shape = x.shape[:-1] + (self.output_size,)
+        check_allocation(out_shape, self.dtype, self.owner, "an output")
+        self._cache = x
+        rows = x.reshape(-1, self.input_size)
+        return ops.dense_forward(rows, self.weights, self.biases).reshape(out_shape)
 
     def backward(self, grad_output):
         return self._backward(grad_output, True)
 
     def _backward(self, grad_output, input_grad):
-        x = self._require_forward(self._input)
-        grad = self._check_grad(grad_output, np.empty((x.shape[0], self.output_size), bool))
-        dx, dw, db = ops.dense_backward(grad, x, self.weights, input_grad=input_grad)
+        x = self._require_forward(self._cache)
+        grad = self._check_grad(grad_output, shape_only(x.shape[:-1] + (self.output_size,)))
+        dx, dw, db = ops.dense_backward(grad.reshape(-1, self.output_size),
+                                        x.reshape(-1, self.input_size), self.weights,
+                                        input_grad=input_grad)
         self.grads[0][...] = dw
         self.grads[1][...] = db
-        return dx, self.grads
+        return (dx.reshape(x.shape) if dx is not None else None), self.grads
 
     def get_config(self):
         return {"input_size": self.input_size, "output_size": self.output_size,
                 "weight_init": self.weight_init, **super().get_config()}
 
     def output_shape(self, input_shape):
-        return (self.output_size,)
+        shape = tuple(input_shape)
+        if not shape or shape[-1] != self.input_size:
+            fail(self.owner, f"an input shape (..., {self.input_size})", shape)
+        return shape[:-1] + (self.output_size,)

@@ -31,22 +31,21 @@ class Dropout(Layer):
         array([0., 2.], dtype=float32)
     """
 
-    def __init__(self, rate, seed=None, dtype=np.float32):
-        super().__init__(dtype)
+    def __init__(self, rate, seed=None, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
         if not isinstance(rate, numbers.Real):
-            fail(self.name, "rate a number with 0 <= rate < 1", rate, TypeError)
+            fail(self.owner, "rate a number with 0 <= rate < 1", rate, TypeError)
         # NaN fails the comparison too.
         if isinstance(rate, bool) or not 0 <= rate < 1:
-            fail(self.name, "rate a number with 0 <= rate < 1", rate)
+            fail(self.owner, "rate a number with 0 <= rate < 1", rate)
         self.rate = float(rate)
-        self.seed = check_seed(seed, self.name)
+        self.seed = check_seed(seed, self.owner)
         self._rng = np.random.default_rng(seed)
-        self._cache = None
 
     def forward(self, input_data):
-        x = as_float_array(input_data, self.name, self.dtype)
+        x = as_float_array(input_data, self.owner, self.dtype)
         if x.ndim < 1 or x.shape[0] == 0:
-            fail(self.name, "a non-empty batch (N, ...)", x.shape)
+            fail(self.owner, "a non-empty batch (N, ...)", x.shape)
         if not self.training:
             self._cache = (x.shape, None)
             return x

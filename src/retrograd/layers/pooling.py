@@ -14,25 +14,24 @@ class _Pooling2D(Layer):
     OH = floor((H - ph) / sh) + 1 and OW = floor((W - pw) / sw) + 1.  A window has
     at most 2**31 - 1 positions (max pooling keeps int32 positions)."""
 
-    def __init__(self, pool_size=(2, 2), stride=None, dtype=np.float32):
-        super().__init__(dtype)
-        self.pool_size = to_positive_pair(pool_size, self.name, "pool_size")
+    def __init__(self, pool_size=(2, 2), stride=None, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.pool_size = to_positive_pair(pool_size, self.owner, "pool_size")
         if self.pool_size[0] * self.pool_size[1] > MAX_INDEX:
-            fail(self.name, f"pool_size with at most {MAX_INDEX} positions (int32 indices)",
+            fail(self.owner, f"pool_size with at most {MAX_INDEX} positions (int32 indices)",
                  pool_size)
         self.stride = (self.pool_size if stride is None
-                       else to_positive_pair(stride, self.name, "stride"))
-        self._cache = None
+                       else to_positive_pair(stride, self.owner, "stride"))
 
     def _check(self, input_data):
-        x = check_input(input_data, self.name, self.dtype, ndim=4, shape_text=_IMAGE)
+        x = check_input(input_data, self.owner, self.dtype, ndim=4, shape_text=_IMAGE)
         self._output_hw(x.shape[1:3], x.shape)
         return x
 
     def _output_hw(self, hw, got):
         (ph, pw), (sh, sw) = self.pool_size, self.stride
         if hw[0] < ph or hw[1] < pw:
-            fail(self.name, f"an input at least as large as pool_size {self.pool_size} "
+            fail(self.owner, f"an input at least as large as pool_size {self.pool_size} "
                             f"in height and width {_IMAGE}", got)
         return ((hw[0] - ph) // sh + 1, (hw[1] - pw) // sw + 1)
 
@@ -42,7 +41,7 @@ class _Pooling2D(Layer):
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
         if len(shape) != 3:
-            fail(self.name, "an input shape (H, W, C)", shape)
+            fail(self.owner, "an input shape (H, W, C)", shape)
         return self._output_hw(shape[:2], shape) + (shape[2],)
 
 
@@ -112,13 +111,12 @@ class _GlobalPooling2D(Layer):
     """Shared by the global poolings: one value per image and channel, (N, C), or
     (N, 1, 1, C) with keepdims."""
 
-    def __init__(self, keepdims=False, dtype=np.float32):
-        super().__init__(dtype)
-        self.keepdims = check_bool(keepdims, self.name, "keepdims")
-        self._cache = None
+    def __init__(self, keepdims=False, dtype=np.float32, name=None):
+        super().__init__(dtype, name)
+        self.keepdims = check_bool(keepdims, self.owner, "keepdims")
 
     def _check(self, input_data):
-        return check_input(input_data, self.name, self.dtype, ndim=4, shape_text=_IMAGE)
+        return check_input(input_data, self.owner, self.dtype, ndim=4, shape_text=_IMAGE)
 
     def _shape_output(self, y):
         return y[:, None, None, :] if self.keepdims else y
@@ -135,7 +133,7 @@ class _GlobalPooling2D(Layer):
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
         if len(shape) != 3:
-            fail(self.name, "an input shape (H, W, C)", shape)
+            fail(self.owner, "an input shape (H, W, C)", shape)
         return (1, 1, shape[2]) if self.keepdims else (shape[2],)
 
 
@@ -187,7 +185,7 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
     def forward(self, input_data):
         x = self._check(input_data)
         if x.shape[1] * x.shape[2] > MAX_INDEX:
-            fail(self.name, f"at most {MAX_INDEX} positions H * W per image (int32 indices)",
+            fail(self.owner, f"at most {MAX_INDEX} positions H * W per image (int32 indices)",
                  x.shape)
         y, indices = ops.global_maxpool_forward(x)
         self._cache = (indices, x.shape)

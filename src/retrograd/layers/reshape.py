@@ -25,19 +25,15 @@ class Flatten(Layer):
         (2, 48)
     """
 
-    def __init__(self, dtype=np.float32):
-        super().__init__(dtype)
-        self._input_shape = None
-
     def forward(self, input_data):
-        x = as_float_array(input_data, self.name, self.dtype)
+        x = as_float_array(input_data, self.owner, self.dtype)
         if x.ndim < 2 or x.shape[0] == 0:
-            fail(self.name, "a non-empty batch of rank >= 2 (N, ...)", x.shape)
-        self._input_shape = x.shape
+            fail(self.owner, "a non-empty batch of rank >= 2 (N, ...)", x.shape)
+        self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_output):
-        input_shape = self._require_forward(self._input_shape)
+        input_shape = self._require_forward(self._cache)
         n = input_shape[0]
         expected = shape_only((n, math.prod(input_shape[1:])))
         return self._check_grad(grad_output, expected).reshape(input_shape), None
@@ -45,5 +41,5 @@ class Flatten(Layer):
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
         if not shape:
-            fail(self.name, "an input shape with at least one axis", shape)
+            fail(self.owner, "an input shape with at least one axis", shape)
         return (math.prod(shape),)
