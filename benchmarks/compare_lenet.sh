@@ -65,9 +65,10 @@ run_side() {  # side python checkout run -> appends "side run batch threads img/
 
 echo "base: $(describe "$base_py" "$base_dir")"
 echo "new:  $(describe "$new_py" "$new_dir")"
-echo "host: $(uname -n), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null ||
-      echo unknown) before the runs; $runs runs per side, alternating base/new;" \
-     "bench_lenet.py --batches $batches --threads $threads ${BENCH_ARGS:+$BENCH_ARGS }(native step only)"
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+echo "host: $(uname -n), $(nproc) cores, load average $load before the runs;" \
+     "$runs runs per side, alternating base/new; bench_lenet.py --batches $batches" \
+     "--threads $threads ${BENCH_ARGS:+$BENCH_ARGS }(native step only)"
 for ((run = 1; run <= runs; run++)); do
     echo "run $run/$runs: base" >&2
     run_side base "$base_py" "$base_dir" "$run"
