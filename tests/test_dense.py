@@ -96,7 +96,7 @@ def test_read_only_and_non_contiguous_inputs(backend):
 BAD_INPUTS = [
     (np.ones((2, 5), np.float32), ValueError, r"Dense: expected input of shape \(N, 4\), got \(2, 5\)"),
     (np.ones((4,), np.float32), ValueError, r"Dense: expected input of shape \(N, 4\), got \(4,\)"),
-    (np.ones((2, 3, 4), np.float32), ValueError, r"Dense: expected input of shape \(N, 4\), got \(2, 3, 4\)"),
+    (np.ones((2, 3, 5), np.float32), ValueError, r"Dense: expected input of shape \(N, \.\.\., 4\), got \(2, 3, 5\)"),
     (np.ones((0, 4), np.float32), ValueError, r"Dense: expected a non-empty batch"),
     (np.ones((2, 4), np.int64), TypeError, r"Dense: expected a floating-point input, got dtype\('int64'\)"),
     (np.ones((2, 4), bool), TypeError, r"Dense: expected a floating-point input, got dtype\('bool'\)"),
@@ -109,6 +109,26 @@ BAD_INPUTS = [
 def test_bad_input_names_the_layer_and_the_expected_shape(backend, x, error, message):
     with retrograd.use_backend(backend), pytest.raises(error, match=message):
         Dense(4, 3).forward(x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sequence_is_one_row_per_time_step(backend):
+    """(N, T, in) -> (N, T, out): the same numbers as the (N*T, in) rows, gradients too."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    g = rng.normal(size=(2, 3, 5)).astype(np.float32)
+    with retrograd.use_backend(backend):
+        layer, rows = Dense(4, 5, seed=0), Dense(4, 5, seed=0)
+        y = layer.forward(x)
+        dx, (dw, db) = layer.backward(g)
+        y_rows = rows.forward(x.reshape(6, 4))
+        dx_rows, (dw_rows, db_rows) = rows.backward(g.reshape(6, 5))
+    assert y.shape == (2, 3, 5) and dx.shape == x.shape
+    np.testing.assert_array_equal(y.reshape(6, 5), y_rows)
+    np.testing.assert_array_equal(dx.reshape(6, 4), dx_rows)
+    np.testing.assert_array_equal(dw, dw_rows)
+    np.testing.assert_array_equal(db, db_rows)
+    assert layer.output_shape((3, 4)) == (3, 5)
 
 
 def test_bad_gradient_and_order_of_calls():

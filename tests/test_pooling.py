@@ -380,7 +380,7 @@ def test_bad_inputs_name_the_layer(layer, x, error, message, backend):
 def test_gradient_of_the_wrong_shape_is_refused(layer, good, bad, message):
     with retrograd.use_backend("numpy"):
         layer.forward(np.ones(good))
-    with pytest.raises(ValueError, match=f"{layer.name}: expected grad_output of shape {message}"):
+    with pytest.raises(ValueError, match=f"{layer.owner}: expected grad_output of shape {message}"):
         layer.backward(np.ones(bad))
     with pytest.raises(RuntimeError, match="backward called before forward"):
         type(layer)().backward(np.ones(bad))
