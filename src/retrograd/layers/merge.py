@@ -39,6 +39,16 @@ class _Merge(Layer):
             if shape != first:
                 _mismatch(self.owner, "inputs of equal shapes", first, shape, batch)
 
+    def __call__(self, *inputs):
+        """``layer([x1, x2, ...])``: one list, of arrays (computed at once) or of symbolic
+        tensors (a graph node).  Separate arguments or a lone tensor are refused here,
+        so a graph never records a call that could not run."""
+        if len(inputs) != 1 or not isinstance(inputs[0], (list, tuple)):
+            got = (f"{len(inputs)} separate arguments" if len(inputs) != 1
+                   else type(inputs[0]).__name__)
+            fail(self.owner, f"{self._count_text()} as a list", got, TypeError)
+        return super().__call__(inputs[0])
+
     def _arrays(self, inputs):
         self._check_count(inputs, "inputs")
         arrays = [as_float_array(x, self.owner, self.dtype, f"input {i}")
@@ -48,9 +58,16 @@ class _Merge(Layer):
                 fail(self.owner, f"input {i} a non-empty batch (N, ...)", x.shape)
         return arrays
 
+    def _shape_list(self, input_shapes):
+        """The list of input shapes ``output_shape`` takes, checked."""
+        self._check_count(input_shapes, "input shapes")
+        if not all(isinstance(s, (list, tuple)) for s in input_shapes):
+            fail(self.owner, "a list of input shapes (one tuple per input)", input_shapes,
+                 TypeError)
+        return [tuple(s) for s in input_shapes]
+
     def output_shape(self, input_shapes):
-        self._check_count(input_shapes, "inputs")
-        shapes = [tuple(s) for s in input_shapes]
+        shapes = self._shape_list(input_shapes)
         self._check_shapes(shapes, batch=False)
         return shapes[0]
 
@@ -209,6 +226,8 @@ class Concatenate(_Merge):
         super().__init__(dtype, name)
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             fail(self.owner, "axis an integer", axis, TypeError)
+        if axis == 0:
+            fail(self.owner, "axis other than 0 (the batch axis)", axis)
         self.axis = int(axis)
 
     def _sample_axis(self, rank):
@@ -230,8 +249,7 @@ class Concatenate(_Merge):
                           first, shape, batch)
 
     def output_shape(self, input_shapes):
-        self._check_count(input_shapes, "inputs")
-        shapes = [tuple(s) for s in input_shapes]
+        shapes = self._shape_list(input_shapes)
         self._check_shapes(shapes, batch=False)
         axis = self._sample_axis(len(shapes[0]))
         out = list(shapes[0])
