@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_float_array, fail
+from .._validation import as_float_array, check_allocation, fail
 from .base import Layer
 
 
@@ -74,7 +74,10 @@ class _Merge(Layer):
     def forward(self, inputs):
         arrays = self._arrays(inputs)
         self._check_shapes([x.shape for x in arrays], batch=True)
-        self._cache = self._keep(arrays)
+        kept = self._keep(arrays)
+        # Concatenate's output is larger than any input: refused before allocating
+        check_allocation(self._output_shape(kept), self.dtype, self.owner, "an output")
+        self._cache = kept
         return self._combine(arrays)
 
     def backward(self, grad_output):
