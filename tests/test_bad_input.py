@@ -1,6 +1,8 @@
-"""The bad-input battery (issue 6): every public layer, loss, optimizer and metric,
-Sequential's fit / predict / evaluate / train_step, one_hot and train_test_split,
-on both backends.
+"""The bad-input battery (issue 6): every public layer (merge layers included, their
+inputs in a list), loss, optimizer and metric, Sequential's fit / predict / evaluate /
+train_step, graphs (Input, Model: unreachable outputs, unused inputs, repeated names,
+shape mismatches at build time, input lists of the wrong length), one_hot and
+train_test_split, on both backends.
 
 Bad input must raise a ValueError or TypeError whose message starts with the
 owner's name and says what it expected -- never a crash, a hang, a silent
@@ -13,6 +15,7 @@ outputs of their own samples and nothing crashes.
 """
 import contextlib
 import math
+import re
 import tracemalloc
 
 import numpy as np
@@ -104,10 +107,29 @@ def _layer(name):
     return make(np.float32), shape
 
 
+# Merge layers take one list of inputs: name -> (factory(dtype), the good input shapes).
+MERGE_LAYERS = {
+    "Add": (lambda dt: layers.Add(dtype=dt), [(2, 4), (2, 4)]),
+    "Subtract": (lambda dt: layers.Subtract(dtype=dt), [(2, 4), (2, 4)]),
+    "Multiply": (lambda dt: layers.Multiply(dtype=dt), [(2, 3, 2)] * 3),
+    "Average": (lambda dt: layers.Average(dtype=dt), [(2, 4)] * 3),
+    "Concatenate": (lambda dt: layers.Concatenate(dtype=dt), [(2, 3), (2, 1), (2, 2)]),
+}
+
+
 def test_every_public_layer_is_in_the_battery():
     public = {getattr(layers, name) for name in layers.__all__}
     bases = {layers.Layer, layers.ElementwiseActivation}
-    assert {type(make(np.float32)) for make, _ in LAYERS.values()} == public - bases
+    tables = [*LAYERS.values(), *MERGE_LAYERS.values()]
+    assert {type(make(np.float32)) for make, _ in tables} == public - bases
+
+
+@pytest.mark.parametrize("name", list(LAYERS) + list(MERGE_LAYERS))
+def test_every_layer_has_a_unique_name_is_trainable_and_has_an_empty_state(name):
+    make = {**LAYERS, **MERGE_LAYERS}[name][0]
+    first, second = make(np.float32), make(np.float32)
+    assert first.state == [] and first.trainable is True
+    assert isinstance(first.name, str) and first.name and first.name != second.name
 
 
 @pytest.mark.parametrize("base", [layers.Layer, layers.ElementwiseActivation])
@@ -777,6 +799,299 @@ def test_fit_and_predict_with_non_finite_data_do_not_crash(value, backend):
         history = model.fit(x, y, epochs=2, batch_size=4, verbose=0)
         out = model.predict(x)
     assert len(history.history["loss"]) == 2 and out.shape == (8, 3)
+
+
+# ==== merge layers: the layer battery, inputs in a list ===========================================
+def _merge(name, dtype=np.float32):
+    make, shapes = MERGE_LAYERS[name]
+    return make(dtype), [_values(shape, seed=k) for k, shape in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_cast_other_widths_and_convert_lists(name, backend):
+    layer, xs = _merge(name)
+    expected = _merge(name)[0]([x.astype(np.float32) for x in xs])
+    mixed = [xs[0].tolist()] + [x.astype(np.float16) for x in xs[1:]]
+    for data in ([x.astype(np.float16) for x in xs], [x.astype(np.longdouble) for x in xs],
+                 [x.tolist() for x in xs], mixed):
+        got = layer(data)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected)
+    grads, none = layer.backward(np.ones(expected.shape).tolist())
+    assert none is None and [g.shape for g in grads] == [x.shape for x in xs]
+
+
+@pytest.mark.parametrize("dtype", list(NON_FLOAT.values()), ids=list(NON_FLOAT))
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_refuse_non_float_inputs_at_any_position(name, dtype, backend):
+    layer, xs = _merge(name)
+    last = len(xs) - 1
+    with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point input {last}, "
+                                        "got dtype"):
+        layer(xs[:-1] + [np.ones(xs[-1].shape, dtype)])
+
+
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_refuse_empty_batches_scalars_and_ragged_lists(name, backend):
+    layer, xs = _merge(name)
+    with pytest.raises(ValueError, match=rf"^{name}: expected input 1 a non-empty batch .*, "
+                                         r"got \(0,"):
+        layer([xs[0], xs[1][:0]] + xs[2:])
+    with pytest.raises(ValueError, match=rf"^{name}: expected input 0 a non-empty batch .*, "
+                                         r"got \(\)"):
+        layer([np.float32(1.0)] + xs[1:])
+    with pytest.raises(ValueError, match=rf"^{name}: expected input 0 a rectangular array"):
+        layer([[[1.0, 2.0], [3.0]]] + xs[1:])
+
+
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_refuse_bad_gradients(name, backend):
+    layer, xs = _merge(name)
+    with pytest.raises(RuntimeError, match=f"^{name}: backward called before forward"):
+        layer.backward(np.ones((2, 4), np.float32))
+    y = layer(xs)
+    wrong = y.shape[:-1] + (y.shape[-1] + 1,)
+    with pytest.raises(ValueError, match=rf"^{name}: expected grad_output of shape "
+                                         rf"{re_shape(y.shape)}, got {re_shape(wrong)}"):
+        layer.backward(np.ones(wrong, np.float32))
+    for dtype in (np.int32, bool, np.complex128, object):
+        with pytest.raises(TypeError, match=f"^{name}: expected a floating-point grad_output"):
+            layer.backward(np.ones(y.shape, dtype))
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_propagate_non_finite_data_without_crashing(name, value, backend):
+    layer, xs = _merge(name)
+    xs[-1] = xs[-1].copy()
+    xs[-1][0] = value
+    with np.errstate(all="ignore"):
+        y = layer(xs)
+        grads, _ = layer.backward(np.ones_like(y))
+    assert np.isfinite(y[1]).all() and all(np.isfinite(g[1]).all() for g in grads)
+    if math.isnan(value):
+        assert np.isnan(y[0]).any()
+
+
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layers_refuse_huge_inputs_before_allocating(name, backend, memory_64gib):
+    layer, xs = _merge(name)
+    huge = np.broadcast_to(np.float64(0.5), (10**12,) + xs[0].shape[1:])
+    with no_allocation(), pytest.raises(
+            ValueError, match=rf"^{name}: expected input 0 of at most 64 GiB \(the machine's "
+                              r"memory\), got 'shape \(1000000000000,"):
+        layer([huge] * len(xs))
+
+
+def test_concatenate_refuses_an_output_too_large_before_allocating(backend, memory_64gib):
+    # 40 GB views: each fits, their concatenation (80 GB) does not
+    large = np.broadcast_to(np.float32(1), (10**4, 10**6))
+    with no_allocation(), pytest.raises(
+            ValueError, match=r"^Concatenate: expected an output of at most 64 GiB .*, got "
+                              r"'shape \(10000, 2000000\) of float32"):
+        layers.Concatenate()([large, large])
+
+
+@pytest.mark.parametrize("name", list(MERGE_LAYERS))
+def test_merge_layer_dtypes_other_than_float32_and_float64_are_refused(name):
+    make, _ = MERGE_LAYERS[name]
+    for dtype in (np.float16, np.int32, "complex64"):
+        with pytest.raises(TypeError, match=f"^{name}: expected dtype float32 or float64"):
+            make(dtype)
+
+
+# ==== models as graphs: Input, Model =============================================================
+def _unreachable_output():
+    x1, x2 = retrograd.Input((4,)), retrograd.Input((4,))
+    return retrograd.Model(x1, layers.Dense(4, 2)(x2))
+
+
+def _unused_input():
+    x1, x2 = retrograd.Input((4,)), retrograd.Input((4,))
+    return retrograd.Model([x1, x2], layers.Dense(4, 2)(x1))
+
+
+def _same_layer_names():
+    x = retrograd.Input((4,))
+    return retrograd.Model(x, layers.Dense(4, 2, name="x")(layers.Dense(4, 4, name="x")(x)))
+
+
+def _layer_named_as_an_input():
+    x = retrograd.Input((4,), name="features")
+    return retrograd.Model(x, layers.Dense(4, 2, name="features")(x))
+
+
+def _single_model(width=4):
+    x = retrograd.Input((width,))
+    return retrograd.Model(x, layers.Dense(width, 3, seed=0)(x))
+
+
+def _two_input_model():
+    x1, x2 = retrograd.Input((4,), name="left"), retrograd.Input((4,), name="right")
+    y = layers.Add()([layers.Dense(4, 3, seed=0)(x1), layers.Dense(4, 3, seed=1)(x2)])
+    return retrograd.Model([x1, x2], y)
+
+
+def _layer_output(width=4):
+    return layers.Dense(width, width)(retrograd.Input((width,)))
+
+
+# name -> (call, error, message)
+GRAPH_ERRORS = {
+    "unreachable_output": (
+        _unreachable_output, ValueError, r"^Model: expected output '\w+' to depend only on the "
+        r"model's inputs \('\w+'\), got \"a path from Input '\w+', not among them\""),
+    "unused_input": (
+        _unused_input, ValueError,
+        r"^Model: expected every input to reach an output, got \"input '\w+' unused\""),
+    "same_layer_names": (
+        _same_layer_names, ValueError,
+        r"^Model: expected unique layer and input names, got \"'x' given to 2 layers\""),
+    "layer_named_as_an_input": (
+        _layer_named_as_an_input, ValueError,
+        "^Model: expected unique layer and input names, got \"'features' given to 2"),
+    "dense_wrong_features": (
+        lambda: layers.Dense(5, 3)(retrograd.Input((4,))), ValueError,
+        r"^Dense: expected an input shape \(\.\.\., 5\), got \(4,\)"),
+    "conv_wrong_channels": (
+        lambda: layers.Conv2D(3, 8, 3)(retrograd.Input((8, 8, 1))), ValueError,
+        r"^Conv2D: expected an input shape \(H, W, 3\), got \(8, 8, 1\)"),
+    "merge_unequal_shapes": (
+        lambda: layers.Add()([retrograd.Input((8, 8, 16)), retrograd.Input((8, 8, 32))]),
+        ValueError,
+        r"^Add: expected inputs of equal shapes, got \(None, 8, 8, 16\) and \(None, 8, 8, 32\)"),
+    "merge_mixing_arrays_and_tensors": (
+        lambda: layers.Multiply()([retrograd.Input((3,)), np.ones((2, 3))]), TypeError,
+        r"^Multiply: expected every input symbolic .* got 'ndarray at position 1'"),
+    "model_called_on_a_wrong_shape": (
+        lambda: _single_model()(retrograd.Input((5,))), ValueError,
+        r"^Model 'model\w*': expected input 'input\w*' of shape \(None, 4\), got '\(None, 5\)'"),
+    "model_called_on_too_few_inputs": (
+        lambda: _two_input_model()(retrograd.Input((4,))), ValueError,
+        r"^Model 'model\w*': expected 2 inputs, got 1"),
+    "model_called_on_separate_arguments": (
+        lambda: _two_input_model()(retrograd.Input((4,)), retrograd.Input((4,))), TypeError,
+        r"^Model"),
+    "model_inputs_not_from_input": (
+        lambda: retrograd.Model(_layer_output(), _layer_output()), ValueError,
+        r"^Model: expected inputs created by retrograd.Input, got <SymbolicTensor 'dense\w*'"),
+    "model_inputs_as_arrays": (
+        lambda: retrograd.Model(np.ones((2, 4)), _layer_output()), TypeError,
+        r"^Model: expected inputs as symbolic tensors \(retrograd.Input and layer outputs\), "
+        "got 'ndarray'"),
+    "model_output_a_layer": (
+        lambda: retrograd.Model(retrograd.Input((4,)), layers.Dense(4, 2)), TypeError,
+        r"^Model: expected outputs as symbolic tensors .*, got 'Dense'"),
+    "model_without_inputs": (
+        lambda: retrograd.Model([], _layer_output()), ValueError,
+        "^Model: expected at least one tensor in inputs"),
+    "model_input_twice": (
+        lambda: (lambda x: retrograd.Model([x, x], layers.Dense(4, 2)(x)))(retrograd.Input(4)),
+        ValueError, "^Model: expected each input once"),
+    "input_size_zero": (lambda: retrograd.Input((0, 3)), ValueError,
+                        "^Input: expected shape a tuple of sizes >= 1"),
+    "input_shape_string": (lambda: retrograd.Input("4"), TypeError,
+                           "^Input: expected shape a tuple of sizes >= 1"),
+    "input_integer_dtype": (lambda: retrograd.Input((4,), dtype=np.int32), TypeError,
+                            "^Input: expected dtype float32 or float64"),
+    "input_name_not_a_string": (lambda: retrograd.Input((4,), name=3), TypeError,
+                                "^Input: expected name a non-empty"),
+    "input_as_an_array": (lambda: np.asarray(retrograd.Input((4,))), TypeError,
+                          "is symbolic: it has no values"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAPH_ERRORS))
+def test_bad_graphs_are_refused_when_built(name):
+    call, error, message = GRAPH_ERRORS[name]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_refused_graph_calls_leave_the_layers_usable():
+    """Nothing half-built: a refused layer call records nothing, a refused Model leaves
+    its layers free for the next one."""
+    dense = layers.Dense(5, 3, seed=0)
+    with pytest.raises(ValueError, match="^Dense: "):
+        dense(retrograd.Input((4,)))
+    x = retrograd.Input((5,))
+    model = retrograd.Model(x, dense(x))
+    assert model.layers == [dense] and model.predict(np.ones((2, 5))).shape == (2, 3)
+    first, second = layers.Dense(4, 4, name="x"), layers.Dense(4, 2, name="x")
+    x = retrograd.Input((4,))
+    y = second(first(x))
+    with pytest.raises(ValueError, match="^Model: expected unique layer and input names"):
+        retrograd.Model(x, y)
+    second.name = "y"
+    assert retrograd.Model(x, y).layers == [first, second]
+
+
+# method -> call(model, x, y) of a two-input, one-output model
+MODEL_METHODS = {
+    "": lambda m, x, y: m.forward(x),
+    ".predict": lambda m, x, y: m.predict(x),
+    ".evaluate": lambda m, x, y: m.evaluate(x, y),
+    ".fit": lambda m, x, y: m.fit(x, y, epochs=1, batch_size=2, verbose=0),
+    ".train_step": lambda m, x, y: m.train_step(x, y),
+}
+
+
+@pytest.mark.parametrize("method", list(MODEL_METHODS), ids=lambda m: m or "forward")
+def test_a_multi_input_model_refuses_x_of_the_wrong_length_and_changes_nothing(method, backend):
+    model = _two_input_model().compile(losses.MSE(), optimizers.SGD(0.1), metrics=())
+    x = [np.ones((4, 4), np.float32), np.full((4, 4), 0.5, np.float32)]
+    y = np.zeros((4, 3), np.float32)
+    upstream = np.ones((4, 3), np.float32)
+    out = model.forward(x)
+    dx = model.backward(upstream)
+    weights = model.get_weights()
+    call = MODEL_METHODS[method]
+    for bad in (x[:1], x + x[:1]):
+        with pytest.raises(ValueError, match=rf"^Model{re.escape(method)}: expected (x as )?a "
+                                             rf"list of 2 arrays \(one per input"):
+            call(model, bad, y)
+    with pytest.raises(TypeError, match=rf"^Model{re.escape(method)}: expected (x as )?a list "
+                                        r"of 2 arrays \(one per input.*, got 'ndarray'"):
+        call(model, x[0], y)
+    with pytest.raises(ValueError, match=r"^Model: expected input 'right' of shape \(N, 4\), "
+                                         r"got \(4, 5\)"):
+        model.forward([x[0], np.ones((4, 5))])
+    with pytest.raises(TypeError, match=r"^Model: expected arrays \(call the model on a "
+                                        "symbolic tensor"):
+        model.forward([x[0], retrograd.Input((4,))])
+    # samples counts that differ reach the merge layer, which names both shapes
+    with pytest.raises(ValueError, match=r"^Add: expected inputs of equal shapes, got \(4, 3\) "
+                                         r"and \(3, 3\)"):
+        model.forward([x[0], x[1][:3]])
+    _assert_arrays_equal(model.get_weights(), weights)
+    assert model.optimizer.t == 0
+    np.testing.assert_array_equal(model.backward(upstream), dx)   # the last good forward's
+    np.testing.assert_array_equal(model.forward(x), out)
+
+
+def test_a_multi_output_model_refuses_y_of_the_wrong_length(backend):
+    x = retrograd.Input((4,))
+    model = retrograd.Model(x, [layers.Dense(4, 2)(x), layers.Dense(4, 1)(x)])
+    model.compile([losses.MSE(), losses.MSE()], optimizers.SGD(0.1), metrics=())
+    xv = np.ones((4, 4), np.float32)
+    for bad in ([np.zeros((4, 2))], [np.zeros((4, 2))] * 3):
+        with pytest.raises(ValueError, match=r"^Model.fit: expected y as a list of 2 arrays "
+                                             r"\(one per output\), got 'a list of"):
+            model.fit(xv, bad, verbose=0)
+    with pytest.raises(ValueError, match=r"^Model.compile: expected one loss or a list of 2 "
+                                         r"\(one per output\), got '3 losses'"):
+        model.compile([losses.MSE()] * 3, optimizers.SGD(0.1))
+    with pytest.raises(ValueError, match=r"^Model.compile: expected loss_weights a list of 2 "):
+        model.compile(losses.MSE(), optimizers.SGD(0.1), loss_weights=[1.0])
+    with pytest.raises(ValueError, match=r"^Model.compile: expected a model with 3 outputs for "
+                                         r"TripletLoss, got '2 outputs'"):
+        model.compile(losses.TripletLoss(), optimizers.SGD(0.1))
+
+
+def _assert_arrays_equal(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
 
 
 # ==== data helpers ============================================================================

@@ -12,7 +12,6 @@ import re
 import numpy as np
 import pytest
 
-import retrograd
 from retrograd import Input, Model, Sequential, load_model, losses, optimizers
 from retrograd.layers import (GELU, Add, Average, Concatenate, Conv2D, Dense, Flatten, Layer,
                               MaxPooling2D, Multiply, ReLU, Subtract, Tanh)
@@ -36,7 +35,7 @@ def _assert_all_equal(got, expected):
         np.testing.assert_array_equal(a, b)
 
 
-# ---- the executor against hand-chained layers ------------------------------------------------------
+# ---- the executor against hand-chained layers ----------------------------------------------------
 def test_graph_equals_the_same_layers_chained_by_hand(backend, dtype):
     chain = [Conv2D(2, 4, 3, padding=1, seed=0, dtype=dtype), ReLU(dtype=dtype),
              MaxPooling2D(2, dtype=dtype), Flatten(dtype=dtype), Dense(36, 8, seed=1, dtype=dtype),
@@ -68,7 +67,7 @@ def test_graph_equals_the_same_layers_chained_by_hand(backend, dtype):
     np.testing.assert_allclose(model.predict(xv, batch_size=3), y, rtol=1e-5, atol=1e-6)
 
 
-# ---- a residual block against torch autograd -------------------------------------------------------
+# ---- a residual block against torch autograd -----------------------------------------------------
 def test_residual_block_matches_torch_autograd(backend):
     torch = pytest.importorskip("torch")
     fn = torch.nn.functional
@@ -108,7 +107,7 @@ def test_residual_block_matches_torch_autograd(backend):
         np.testing.assert_allclose(a, b, **tol)
 
 
-# ---- gradients against central differences ---------------------------------------------------------
+# ---- gradients against central differences -------------------------------------------------------
 def _check_graph_gradients(model, x, seed=0):
     """dL/d input(s) and every parameter gradient of L = sum_k sum(output_k * R_k) against
     central differences (float64); R_k ~ N(0, 1) fixed."""
@@ -245,7 +244,7 @@ def test_a_shared_layer_keeps_each_calls_saved_input(backend):
     np.testing.assert_allclose(d.grads[1], g1.sum(axis=0) + g.sum(axis=0), rtol=1e-12)
 
 
-# ---- frozen layers ---------------------------------------------------------------------------------
+# ---- frozen layers -------------------------------------------------------------------------------
 class _Offset(Layer):
     """y = x + offset (a parameter), and one state array counting training calls."""
 
@@ -337,7 +336,7 @@ def test_get_weights_lists_params_then_state_per_layer_frozen_included(backend):
     _assert_all_equal(model.get_weights(), new)
 
 
-# ---- several outputs, several inputs ---------------------------------------------------------------
+# ---- several outputs, several inputs -------------------------------------------------------------
 def _two_heads(loss_weights=(0.3, 2.0), lr=0.1):
     x = Input((4,), dtype=F64)
     trunk = Tanh(dtype=F64)(_dense(4, 8, 0)(x))
@@ -420,7 +419,7 @@ def test_several_inputs_take_a_list_everywhere(backend):
     assert set(model.evaluate([x, second], y)) == {"loss", "accuracy"}
 
 
-# ---- multi-input losses ----------------------------------------------------------------------------
+# ---- multi-input losses --------------------------------------------------------------------------
 def _pairs(n=64, seed=0):
     """Two classes in 4-D: (anchor, positive of its class, negative of the other), labels."""
     rng = np.random.default_rng(seed)
@@ -518,7 +517,7 @@ def test_forward_backward_equals_forward_and_backward(name, backend, dtype):
         np.testing.assert_array_equal(a, b)
 
 
-# ---- names, state, Sequential as a Model, saving ---------------------------------------------------
+# ---- names, state, Sequential as a Model, saving -------------------------------------------------
 class NamingProbe(Layer):
     def forward(self, x):
         return x
