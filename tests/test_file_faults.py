@@ -3,7 +3,7 @@
 A save that fails (disk full, a file-size limit, a failing fsync, a process killed while
 writing) leaves the previous checkpoint byte for byte intact and no temporary file
 behind (except after a kill, where a hidden one may stay), and reports an OSError naming
-the file.  load_model refuses anything Sequential.save did not write -- truncated,
+the file.  load_model refuses anything Model.save did not write -- truncated,
 damaged, random or foreign bytes, zips with foreign members, pickle payloads, JSON naming
 classes that are not retrograd layers (dotted paths to os.system...), mismatched shapes,
 wrong versions, missing keys -- with a ValueError that names the file and says what was
@@ -31,9 +31,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from retrograd import Sequential, load_model
+from retrograd import Input, Model, Sequential, load_model
 from retrograd.callbacks import ModelCheckpoint
-from retrograd.layers import Dense, ReLU
+from retrograd.layers import Add, Dense, Dropout, ReLU, Sigmoid
 from retrograd.losses import SparseCategoricalCrossEntropy
 from retrograd.optimizers import Adam
 
@@ -42,7 +42,9 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX resource
 
 
 def _model(seed=0, width=8):
-    model = Sequential([Dense(4, width, seed=seed), ReLU(), Dense(width, 3, seed=seed + 1)])
+    # Named layers: the file's keys are "hidden/weights", "optimizer/m/out/biases"...
+    model = Sequential([Dense(4, width, seed=seed, name="hidden"), ReLU(),
+                        Dense(width, 3, seed=seed + 1, name="out")])
     return model.compile(SparseCategoricalCrossEntropy(from_logits=True), Adam(0.01))
 
 
@@ -73,6 +75,32 @@ def checkpoint(tmp_path_factory):
     """(bytes of a checkpoint saved with the optimizer, the model it holds)."""
     path = tmp_path_factory.mktemp("checkpoint") / "m.npz"
     model = _trained()
+    model.save(path, include_optimizer=True)
+    return path.read_bytes(), model
+
+
+def _graph():
+    """A Model after one Adam step: "shared" called at nodes 0 and 4, its first output
+    fanned out to two layers, and a Dropout whose generator state the file holds.
+    Layers: shared, relu, gate, add, drop, head; nodes: shared, relu, gate, add,
+    shared, drop, head."""
+    x = Input((4,), name="x")
+    shared = Dense(4, 4, seed=0, name="shared")
+    h = shared(x)
+    merged = Add(name="add")([ReLU(name="relu")(h), Sigmoid(name="gate")(h)])
+    y = Dense(4, 3, seed=1, name="head")(Dropout(0.25, seed=3, name="drop")(shared(merged)))
+    model = Model(x, y, name="net").compile(SparseCategoricalCrossEntropy(from_logits=True),
+                                            Adam(0.01))
+    rng = np.random.default_rng(0)
+    model.train_step(rng.normal(size=(8, 4)).astype(np.float32), rng.integers(0, 3, size=8))
+    return model
+
+
+@pytest.fixture(scope="module")
+def graph_checkpoint(tmp_path_factory):
+    """(bytes of _graph()'s file saved with the optimizer, the model it holds)."""
+    path = tmp_path_factory.mktemp("graph") / "g.npz"
+    model = _graph()
     model.save(path, include_optimizer=True)
     return path.read_bytes(), model
 
@@ -325,7 +353,7 @@ def test_an_archive_recompressed_by_another_zip_tool_still_loads(checkpoint, tmp
 @pytest.mark.parametrize("extra, match", [
     (("evil.py", b"import os; os.system('echo pwned')"), r"expected only \.npy entries"),
     (("../escape.npy", _npy(np.zeros(3, np.float32))), r"expected arrays \["),
-    (("layer0_param0.npy", _npy(np.zeros((4, 8), np.float32))), "expected each entry once"),
+    (("hidden/weights.npy", _npy(np.zeros((4, 8), np.float32))), "expected each entry once"),
     (("architecture", b'{"format": "retrograd.Sequential"}'), r"expected only \.npy entries"),
 ])
 def test_foreign_members_are_refused_and_never_extracted(checkpoint, tmp_path, extra, match):
@@ -363,7 +391,7 @@ def test_entries_zipfile_cannot_read_are_refused(checkpoint, scratch, field, val
     # Central directory fields: general purpose flags (bit 0: encrypted), compression
     # method, version needed to extract.
     damaged = bytearray(checkpoint[0])
-    struct.pack_into("<H", damaged, _central_record(checkpoint[0], "layer0_param0.npy") + field,
+    struct.pack_into("<H", damaged, _central_record(checkpoint[0], "hidden/weights.npy") + field,
                      value)
     scratch.write_bytes(bytes(damaged))
     _refused(scratch, "load_model: expected")
@@ -409,9 +437,9 @@ def _hostile_files(data, target):
         ("npy", lambda p: p.write_bytes(_npy(payload, allow_pickle=True))),
         ("architecture", lambda p: _write_zip(p, replaced("architecture.npy",
                                                           _npy(payload, allow_pickle=True)))),
-        ("weights", lambda p: _write_zip(p, replaced("layer0_param0.npy",
+        ("weights", lambda p: _write_zip(p, replaced("hidden/weights.npy",
                                                      _npy(payload, allow_pickle=True)))),
-        ("optimizer", lambda p: _write_zip(p, replaced("optimizer_m_0_0.npy",
+        ("optimizer", lambda p: _write_zip(p, replaced("optimizer/m/hidden/weights.npy",
                                                        _npy(payload, allow_pickle=True)))),
     ]
 
@@ -439,7 +467,7 @@ def test_pickle_payloads_are_refused_without_unpickling(checkpoint, tmp_path, no
 ])
 def test_layer_classes_that_are_not_exported_layers_are_refused(checkpoint, tmp_path, name):
     def change(spec):
-        spec["layers"][0]["class"] = name
+        spec["model"]["layers"][0]["class"] = name
         return spec
 
     path = tmp_path / "m.npz"
@@ -485,33 +513,183 @@ def _set(value, *keys):
     return change
 
 
+_FORMATS = ("expected an architecture of format 'retrograd.Model' with a model (or "
+            "'retrograd.Sequential' with a list of layers), got ")
+
+
 @pytest.mark.parametrize("change, match", [
-    (_drop("format"), "expected an architecture of format 'retrograd.Sequential'"),
-    (_drop("layers"), "expected an architecture of format 'retrograd.Sequential' with a list"),
-    (_set({"0": {}}, "layers"), "expected an architecture of format 'retrograd.Sequential' with "
-                                "a list of layers, got 'retrograd.Sequential'"),
-    (_drop("version"), "expected format version 1 to 2, got None"),
-    (_set(2.0, "version"), "expected format version 1 to 2, got 2.0"),
-    (_set(-1, "version"), "expected format version 1 to 2, got -1"),
-    (_set(10**100, "version"), "expected format version 2 or older, got 1000000000"),
-    (_drop("layers", 0, "config"), r"expected layer 0 as \{'class': name, 'config'"),
-    (_drop("layers", 2, "class"), r"expected layer 2 as \{'class': name, 'config'"),
-    (_set([1, 2], "layers", 1), r"expected layer 1 as \{'class': name, 'config'"),
-    (_set(None, "layers", 0, "config", "input_size"), "expected a valid configuration for layer 0"),
-    (_set("object", "layers", 0, "config", "dtype"), "expected a valid configuration for layer 0"),
-    (_set(5, "layers", 0, "config", "input_size"),
-     r"expected layer0_param0 a float array of shape \(5, 8\)"),
+    (_drop("format"), "expected an architecture of format 'retrograd.Model'"),
+    (_set("retrograd.Model2", "format"), re.escape(_FORMATS + "'retrograd.Model2'")),
+    (_drop("model"), re.escape(_FORMATS + "\"format 'retrograd.Model' without model\"")),
+    (_set([{}], "model"),
+     re.escape(_FORMATS + "\"format 'retrograd.Model' with model of type list\"")),
+    # A version 3 architecture under the old format name: no "layers" list.
+    (_set("retrograd.Sequential", "format"),
+     re.escape(_FORMATS + "\"format 'retrograd.Sequential' without layers\"")),
+    (_set({"0": {}}, "model", "layers"),
+     r"expected a model entry \{'class': 'Model' or 'Sequential', 'name', 'trainable', "
+     r"'layers': \[\.\.\.\], \.\.\.\}, got \{'class': 'Sequential'"),
+    (_drop("model", "name"), r"expected a model entry \{'class': 'Model' or 'Sequential'"),
+    (_set("Sequential2", "model", "class"),
+     r"expected a model entry \{'class': 'Model' or 'Sequential'"),
+    (_set(1, "model", "trainable"), r"expected a model entry \{'class': 'Model' or 'Sequential'"),
+    (_drop("version"), "expected format version 1 to 3, got None"),
+    (_set(3.0, "version"), "expected format version 1 to 3, got 3.0"),
+    (_set(-1, "version"), "expected format version 1 to 3, got -1"),
+    (_set(10**100, "version"), "expected format version 3 or older, got 1000000000"),
+    (_set(2, "version"), "expected format 'retrograd.Sequential' for versions 1 and 2, "
+                         "'retrograd.Model' for 3, got \"'retrograd.Model' version 2\""),
+    (_drop("model", "layers", 0, "config"), r"expected layer 0 as \{'class': name, 'config'"),
+    (_drop("model", "layers", 2, "class"), r"expected layer 2 as \{'class': name, 'config'"),
+    (_set([1, 2], "model", "layers", 1), r"expected layer 1 as \{'class': name, 'config'"),
+    (_set(None, "model", "layers", 0, "config", "input_size"),
+     "expected a valid configuration for layer 0"),
+    (_set("object", "model", "layers", 0, "config", "dtype"),
+     "expected a valid configuration for layer 0"),
+    (_set(5, "model", "layers", 0, "config", "input_size"),
+     r"expected hidden/weights a float array of shape \(5, 8\)"),
     (_drop("training", "optimizer", "t"), "expected a training section"),
     (_set("NaN", "training", "optimizer", "t"), "expected a valid training configuration"),
     (lambda spec: ["not", "an", "object"], "expected an architecture of format"),
     (lambda spec: "[" * 100_000 + "]" * 100_000, "expected the architecture as JSON"),
     (lambda spec: '{"format": "retrograd.Sequential", "layers": [] ',
      "expected the architecture as JSON, got invalid JSON"),
+    (lambda spec: '{"format": "retrograd.Model", "version": 3, "model": {',
+     "expected the architecture as JSON, got invalid JSON"),
 ])
 def test_bad_architectures_are_refused(checkpoint, tmp_path, change, match):
     path = tmp_path / "m.npz"
     _write_zip(path, _with_architecture(checkpoint[0], change))
     _refused(path, "load_model: " + match)
+
+
+def test_the_graph_checkpoint_loads_as_saved(graph_checkpoint, tmp_path):
+    # The file the cases below tamper with is good as it stands.
+    (tmp_path / "g.npz").write_bytes(graph_checkpoint[0])
+    loaded = load_model(tmp_path / "g.npz")
+    _assert_same(loaded, graph_checkpoint[1])
+    assert loaded.layers[4]._rng.bit_generator.state == \
+        graph_checkpoint[1].layers[4]._rng.bit_generator.state
+
+
+def _graph_set(value, *keys):
+    return _set(value, "model", *keys)
+
+
+def _rng(change):
+    """Changes the Dropout's (layer 4's) saved generator state with ``change(state)``."""
+    def tamper(spec):
+        state = spec["model"]["layers"][4]["rng"]
+        spec["model"]["layers"][4]["rng"] = change(state)
+        return spec
+    return tamper
+
+
+_GRAPH = "expected a consistent graph in model 'net', got "
+_DROPOUT = r"expected a valid configuration for layer 4 \(Dropout\)"
+
+
+@pytest.mark.parametrize("change, match", [
+    # A node calling a layer the file does not list.
+    (_graph_set("nope", "nodes", 1, "layer"),
+     re.escape(_GRAPH + "node 1 naming unknown layer 'nope'")),
+    (_graph_set(0, "nodes", 1, "layer"), re.escape(_GRAPH + "node 1 naming unknown layer 0")),
+    (_drop("model", "nodes", 1, "layer"), re.escape(_GRAPH + "KeyError: 'layer'")),
+    # Tensor references out of range: inputs, later or own nodes, outputs a node lacks.
+    (_graph_set([["input", 1]], "nodes", 0, "inputs"),
+     re.escape(_GRAPH + "node 0 tensor ['input', 1] out of range")),
+    (_graph_set([["input", -1]], "nodes", 0, "inputs"),
+     re.escape(_GRAPH + "node 0 tensor ['input', -1] out of range")),
+    (_graph_set([["node", 1, 0]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 1, 0] out of range")),
+    (_graph_set([["node", 6, 0]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 6, 0] out of range")),
+    (_graph_set([["node", 0, 1]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 0, 1] out of range")),
+    (_graph_set([["node", 0, -1]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 0, -1] out of range")),
+    (_graph_set([["node", 0, True]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 0, True] out of range")),
+    (_graph_set([["node", 0.0, 0]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 0.0, 0] out of range")),
+    (_graph_set([["node", 0]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['node', 0], not ['input', i] or ['node', k, j]")),
+    (_graph_set([["tensor", 0]], "nodes", 1, "inputs"),
+     re.escape(_GRAPH + "node 1 tensor ['tensor', 0], not ['input', i] or ['node', k, j]")),
+    (_graph_set("x", "nodes", 1, "inputs"), re.escape(_GRAPH + "node 1 inputs 'x'")),
+    (_graph_set([["node", 7, 0]], "outputs"),
+     re.escape(_GRAPH + "outputs tensor ['node', 7, 0] out of range")),
+    # A layer name given twice, or to a layer and an input.
+    (_graph_set("shared", "layers", 1, "name"),
+     re.escape("expected unique layer names in model 'net', got 'shared'")),
+    (_graph_set("head", "inputs", 0, "name"),
+     re.escape(_GRAPH + "ValueError: Model: expected unique layer and input names")),
+    # Calling styles: unknown, or with a number of inputs the style cannot take.
+    (_graph_set("kwargs", "nodes", 0, "style"),
+     re.escape(_GRAPH + "node 0 style 'kwargs', not one of ['single', 'list', 'args']")),
+    (_graph_set(None, "nodes", 0, "style"),
+     re.escape(_GRAPH + "node 0 style None, not one of ['single', 'list', 'args']")),
+    (_graph_set("single", "nodes", 3, "style"),
+     re.escape(_GRAPH + "node 3 of style 'single' with 2 inputs")),
+    (_graph_set([], "nodes", 3, "inputs"),
+     re.escape(_GRAPH + "node 3 of style 'list' with 0 inputs")),
+    (_graph_set("args", "nodes", 3, "style"), re.escape(_GRAPH + "TypeError: Add: expected")),
+    (_graph_set("list", "nodes", 0, "style"), re.escape(_GRAPH + "ValueError: Dense: expected")),
+    # Generator states NumPy refuses, or would take without keeping them as given.
+    (_rng(lambda state: None), _DROPOUT),
+    (_rng(lambda state: {}), _DROPOUT),
+    (_rng(lambda state: "PCG64"), _DROPOUT),
+    (_rng(lambda state: {**state, "bit_generator": "MT19937"}), _DROPOUT),
+    (_rng(lambda state: {**state, "state": {"state": 2**200, "inc": 1}}), _DROPOUT),
+    (_rng(lambda state: {**state, "state": {"state": -1, "inc": 1}}), _DROPOUT),
+    (_rng(lambda state: {**state, "state": {"state": 1.5, "inc": 1}}), _DROPOUT + ".*rng state"),
+    (_rng(lambda state: {**state, "state": {"state": "1", "inc": 1}}), _DROPOUT),
+    (_rng(lambda state: {**state, "state": None}), _DROPOUT),
+    (_rng(lambda state: {**state, "has_uint32": 2**70}), _DROPOUT),
+    (_rng(lambda state: {**state, "uinteger": -5}), _DROPOUT),
+    (_rng(lambda state: {**state, "extra": 1}), _DROPOUT + ".*rng state"),
+    (_rng(lambda state: {key: v for key, v in state.items() if key != "uinteger"}), _DROPOUT),
+    # A generator state for a layer that draws no random numbers.
+    (lambda spec: _graph_set(spec["model"]["layers"][4]["rng"], "layers", 0, "rng")(spec),
+     r"expected a valid configuration for layer 0 \(Dense\)"),
+    # Names, flags and the rest of the model entry.
+    (_graph_set("a/b", "layers", 0, "name"), r"expected a valid configuration for layer 0"),
+    (_graph_set(5, "layers", 0, "name"), r"expected a valid configuration for layer 0"),
+    (_graph_set("no", "layers", 5, "trainable"), r"expected a valid configuration for layer 5"),
+    (lambda spec: _graph_set([*spec["model"]["layers"], {
+        "class": "ReLU", "name": "spare", "config": {"dtype": "float32"}, "trainable": True}],
+        "layers")(spec), re.escape("expected a consistent graph in model 'net', every listed "
+                                   "layer called, got \"unused layers ['spare']\"")),
+    (_graph_set("yes", "single_input"),
+     re.escape(_GRAPH + "single_input and single_output not true or false")),
+    (_graph_set([0], "inputs", 0, "shape"),
+     re.escape(_GRAPH + "ValueError: Input: expected shape")),
+    (_graph_set([5], "inputs", 0, "shape"), re.escape(_GRAPH + "ValueError: Dense: expected")),
+    (_graph_set("float16", "inputs", 0, "dtype"),
+     re.escape(_GRAPH + "TypeError: Input: expected")),
+    (_drop("model", "outputs"), re.escape(_GRAPH + "KeyError: 'outputs'")),
+    (_graph_set({}, "nodes"), re.escape(_GRAPH + "outputs tensor ['node', 6, 0] out of range")),
+    (_drop("model", "inputs"), re.escape(_GRAPH + "KeyError: 'inputs'")),
+    (_graph_set(["net"], "layers", 0), r"expected layer 0 as \{'class': name, 'config'"),
+    # A layer renamed without its nodes.
+    (_graph_set("shared2", "layers", 0, "name"),
+     re.escape(_GRAPH + "node 0 naming unknown layer 'shared'")),
+])
+def test_tampered_graphs_are_refused(graph_checkpoint, tmp_path, change, match):
+    path = tmp_path / "g.npz"
+    _write_zip(path, _with_architecture(graph_checkpoint[0], change))
+    _refused(path, "load_model: " + match)
+
+
+def test_arrays_keyed_by_names_the_graph_does_not_have_are_refused(graph_checkpoint, tmp_path):
+    members = _members(graph_checkpoint[0])
+    names = [name for name, _ in members]
+    assert names.count("shared/weights.npy") == 1      # a shared layer's arrays, once
+    for old, new in [("shared/weights.npy", "shared_1/weights.npy"),
+                     ("head/biases.npy", "head/bias.npy"),
+                     ("optimizer/v/shared/biases.npy", "optimizer/v/drop/biases.npy")]:
+        _write_zip(tmp_path / "g.npz", [(new if n == old else n, b) for n, b in members])
+        _refused(tmp_path / "g.npz", re.escape("load_model: expected arrays ['head/biases'"))
 
 
 @pytest.mark.parametrize("architecture, match", [
@@ -536,39 +714,47 @@ def _header_claiming(shape, descr="<f4"):
 
 
 @pytest.mark.parametrize("name, blob, match", [
-    ("layer0_param0.npy", _npy(np.zeros((8, 4), np.float32)),
-     r"expected layer0_param0 a float array of shape \(4, 8\), got 'dtype float32 shape \(8, 4\)'"),
-    ("layer0_param1.npy", _npy(np.zeros((8, 1), np.float32)),
-     r"expected layer0_param1 a float array of shape \(8,\)"),
-    ("layer2_param0.npy", _npy(np.zeros((8, 3), np.int64)),
-     r"expected layer2_param0 a float array of shape \(8, 3\), got 'dtype int64"),
-    ("layer2_param0.npy", _npy(np.zeros((8, 3), np.complex64)),
-     r"expected layer2_param0 a float array of shape \(8, 3\), got 'dtype complex64"),
-    ("optimizer_v_1_0.npy", _npy(np.zeros((8, 3), np.float64)),
-     r"expected optimizer_v_1_0 a float32 array of shape \(8, 3\)"),
+    ("hidden/weights.npy", _npy(np.zeros((8, 4), np.float32)),
+     r"expected hidden/weights a float array of shape \(4, 8\), got 'dtype float32 shape "
+     r"\(8, 4\)'"),
+    ("hidden/biases.npy", _npy(np.zeros((8, 1), np.float32)),
+     r"expected hidden/biases a float array of shape \(8,\)"),
+    ("out/weights.npy", _npy(np.zeros((8, 3), np.int64)),
+     r"expected out/weights a float array of shape \(8, 3\), got 'dtype int64"),
+    ("out/weights.npy", _npy(np.zeros((8, 3), np.complex64)),
+     r"expected out/weights a float array of shape \(8, 3\), got 'dtype complex64"),
+    # Optimizer state must have its parameter's dtype exactly; weights any float dtype.
+    ("optimizer/v/out/weights.npy", _npy(np.zeros((8, 3), np.float64)),
+     r"expected optimizer/v/out/weights a float32 array of shape \(8, 3\), got 'dtype float64"),
+    ("optimizer/m/hidden/biases.npy", _npy(np.zeros((8,), np.float16)),
+     r"expected optimizer/m/hidden/biases a float32 array of shape \(8,\), got 'dtype float16"),
+    ("optimizer/m/hidden/weights.npy", _npy(np.zeros((8, 4), np.float32)),
+     r"expected optimizer/m/hidden/weights a float32 array of shape \(4, 8\)"),
     # A header asking for terabytes is refused before anything is allocated or read.
-    ("layer0_param0.npy", _header_claiming((2**20, 2**20)),
-     r"expected layer0_param0 a float array of shape \(4, 8\), got 'dtype float32 shape "
+    ("hidden/weights.npy", _header_claiming((2**20, 2**20)),
+     r"expected hidden/weights a float array of shape \(4, 8\), got 'dtype float32 shape "
      r"\(1048576, 1048576\)'"),
     ("architecture.npy", _header_claiming((), "<U100000000"),
      re.escape("expected the architecture as a JSON string of at most 16777216 characters, "
                "got 'dtype <U100000000 shape ()'")),
-    ("layer0_param0.npy", _npy(np.zeros((4, 8), np.float32))[:-1],
-     "expected an intact entry 'layer0_param0', got a damaged one .*EOF"),
-    ("layer0_param0.npy", _npy(np.zeros((4, 8), np.float32)) + b"\0",
-     "expected an intact entry 'layer0_param0', got a damaged one .*bytes after the array"),
-    ("layer0_param0.npy", b"\x93NUMPY\x09\x00junk",
-     "expected an intact entry 'layer0_param0', got a damaged one .*version"),
+    ("hidden/weights.npy", _npy(np.zeros((4, 8), np.float32))[:-1],
+     "expected an intact entry 'hidden/weights', got a damaged one .*EOF"),
+    ("hidden/weights.npy", _npy(np.zeros((4, 8), np.float32)) + b"\0",
+     "expected an intact entry 'hidden/weights', got a damaged one .*bytes after the array"),
+    ("hidden/weights.npy", b"\x93NUMPY\x09\x00junk",
+     "expected an intact entry 'hidden/weights', got a damaged one .*version"),
 ])
 def test_mismatched_or_damaged_arrays_are_refused(checkpoint, tmp_path, name, blob, match):
     members = [(n, blob if n == name else b) for n, b in _members(checkpoint[0])]
+    assert name in dict(members)
     _write_zip(tmp_path / "m.npz", members)
     _refused(tmp_path / "m.npz", "load_model: " + match)
 
 
 def test_missing_entries_are_refused(checkpoint, tmp_path):
     members = _members(checkpoint[0])
-    for name in ("architecture.npy", "layer2_param1.npy", "optimizer_m_0_1.npy"):
+    for name in ("architecture.npy", "out/biases.npy", "optimizer/m/hidden/biases.npy"):
+        assert name in dict(members)
         _write_zip(tmp_path / "m.npz", [(n, b) for n, b in members if n != name])
         _refused(tmp_path / "m.npz", "load_model: expected (an 'architecture' entry|arrays)")
 
@@ -589,10 +775,11 @@ def _leaves(node, path=()):
         yield from _leaves(value, (*path, key))
 
 
+@pytest.mark.parametrize("which", ["checkpoint", "graph_checkpoint"])
 @given(data=st.data())
 def test_any_value_anywhere_in_the_architecture_gives_a_model_or_a_value_error(
-        checkpoint, scratch, data):
-    blob, _ = checkpoint
+        request, scratch, which, data):
+    blob, _ = request.getfixturevalue(which)
     spec = json.loads(str(np.load(io.BytesIO(dict(_members(blob))["architecture.npy"]))))
     paths = [p for p, _ in _leaves(spec) if p]
     where = data.draw(st.sampled_from(paths))

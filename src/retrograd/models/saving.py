@@ -188,7 +188,9 @@ def load_model(path):
     truncated, damaged or random bytes, foreign files or archive members, an
     entry given twice, pickled (object) arrays, a format version newer than
     this retrograd reads, unknown layer / loss / optimizer classes, bad
-    configurations, missing, extra or mis-shaped arrays.  Each entry's .npy
+    configurations or generator states, graphs whose nodes name unknown layers or
+    tensors, missing, extra or mis-shaped arrays (optimizer state must also have
+    its parameter's dtype).  Each entry's .npy
     header (dtype and shape) is checked before its data is read, and the data
     are CRC-checked.  OSError (no such file, no permission) passes through.
 
@@ -215,16 +217,16 @@ def _load(path, owner):
     with open(path, "rb") as f:
         magic = f.read(6)
         if magic == b"\x93NUMPY":
-            fail(owner, "a .npz archive written by Sequential.save", "a single .npy array")
+            fail(owner, "a .npz archive written by Model.save", "a single .npy array")
         if not magic.startswith(_ZIP_MAGIC):
-            fail(owner, "a .npz file written by Sequential.save (a zip archive)",
+            fail(owner, "a .npz file written by Model.save (a zip archive)",
                  f"a file starting with {magic!r}")
         f.seek(0)
         try:
             archive = zipfile.ZipFile(f)
         # Damage surfaces as BadZipFile, NotImplementedError (an unknown zip version)...
         except Exception as exc:
-            raise ValueError(f"{owner}: expected a .npz file written by Sequential.save, got a "
+            raise ValueError(f"{owner}: expected a .npz file written by Model.save, got a "
                              f"damaged zip archive ({type(exc).__name__}: {exc})") from None
         with archive:
             return _load_archive(archive, owner)
@@ -257,7 +259,8 @@ def _load_legacy(archive, entries, architecture, owner):
     stored = set(entries) - {"architecture"}
     if stored != set(expected):
         fail(owner, f"arrays {sorted(expected)}", sorted(stored))
-    values = {key: _read_entry(archive, entries[key], key, _array_check(key, param), owner)
+    values = {key: _read_entry(archive, entries[key], key,
+                               _array_check(key, param, key.startswith("optimizer_")), owner)
               for key, param in expected.items()}
     for i, layer in enumerate(model.layers):
         for j, param in enumerate(layer.params):
@@ -284,7 +287,8 @@ def _load_graph(archive, entries, architecture, owner):
     stored = set(entries) - {"architecture"}
     if stored != set(expected):
         fail(owner, f"arrays {sorted(expected)}", sorted(stored))
-    values = {key: _read_entry(archive, entries[key], key, _array_check(key, array), owner)
+    values = {key: _read_entry(archive, entries[key], key,
+                               _array_check(key, array, key not in targets), owner)
               for key, array in expected.items()}
     for key, array in targets.items():
         array[...] = values[key]
@@ -309,18 +313,45 @@ def _build_model(spec, owner):
         nested = isinstance(item, dict) and item.get("class") in ("Model", "Sequential")
         layer = _build_model(item, owner) if nested else _build_layer(item, i, owner)
         if layer.name in by_name:
-            fail(owner, "unique layer names", layer.name)
+            fail(owner, f"unique layer names in model {spec['name']!r}", layer.name)
         by_name[layer.name] = layer
+    where = f"a consistent graph in model {spec['name']!r}"
     try:
         if spec["class"] == "Sequential":
-            model = Sequential([by_name[name] for name in spec["chain"]], name=spec["name"])
+            chain = spec["chain"]
+            if not isinstance(chain, list):
+                raise _GraphError(f"chain {chain!r}")
+            model = Sequential([_named(by_name, name, f"chain[{k}]")
+                                for k, name in enumerate(chain)], name=spec["name"])
         else:
             model = _build_graph(spec, by_name)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{owner}: expected a consistent graph in model {spec['name']!r}, "
-                         f"got {type(exc).__name__}: {exc}") from None
+    except _GraphError as exc:
+        raise ValueError(f"{owner}: expected {where}, got {exc}") from None
+    # Refusals by Input, a layer called on the rebuilt tensors or the Model itself.
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        raise ValueError(f"{owner}: expected {where}, got {type(exc).__name__}: {exc}") from None
+    unused = sorted(set(by_name) - {layer.name for layer in model.layers})
+    if unused:
+        fail(owner, f"{where}, every listed layer called", f"unused layers {unused}")
     model.trainable = spec["trainable"]
     return model
+
+
+class _GraphError(Exception):
+    """A node, tensor or chain entry of a format 3 model that names nothing valid."""
+
+
+def _named(by_name, name, where):
+    if not isinstance(name, str) or name not in by_name:
+        raise _GraphError(f"{where} naming unknown layer {name!r}")
+    return by_name[name]
+
+
+def _index(value, size, what):
+    """``value`` if it is an int in [0, size) (JSON has no other index), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
+        raise _GraphError(f"{what} out of range")
+    return value
 
 
 def _build_graph(spec, by_name):
@@ -328,25 +359,34 @@ def _build_graph(spec, by_name):
               for item in spec["inputs"]]
     produced = []
 
-    def tensor(ref):
-        if ref[0] == "input":
-            return inputs[ref[1]]
-        if ref[0] != "node" or not 0 <= ref[1] < len(produced):
-            raise KeyError(f"tensor {ref!r}")
-        return produced[ref[1]][ref[2]]
+    def tensor(ref, where):
+        """The tensor of ``["input", i]`` or ``["node", k, j]``, made before node ``where``."""
+        what = f"{where} tensor {ref!r}"
+        if isinstance(ref, list) and len(ref) == 2 and ref[0] == "input":
+            return inputs[_index(ref[1], len(inputs), what)]
+        if isinstance(ref, list) and len(ref) == 3 and ref[0] == "node":
+            outputs = produced[_index(ref[1], len(produced), what)]
+            return outputs[_index(ref[2], len(outputs), what)]
+        raise _GraphError(f"{what}, not ['input', i] or ['node', k, j]")
 
-    for node in spec["nodes"]:
-        layer, args = by_name[node["layer"]], [tensor(ref) for ref in node["inputs"]]
-        if node["style"] == SINGLE and len(args) == 1:
-            out = layer(args[0])
-        elif node["style"] == LIST:
-            out = layer(args)
-        elif node["style"] == ARGS:
-            out = layer(*args)
-        else:
-            raise KeyError(f"style {node['style']!r}")
+    for k, node in enumerate(spec["nodes"]):
+        where = f"node {k}"
+        layer = _named(by_name, node["layer"], where)
+        refs, style = node["inputs"], node["style"]
+        if not isinstance(refs, list):
+            raise _GraphError(f"{where} inputs {refs!r}")
+        args = [tensor(ref, where) for ref in refs]
+        if style not in _STYLES:
+            raise _GraphError(f"{where} style {style!r}, not one of {list(_STYLES)}")
+        # How many inputs each calling style takes: one, a list, several positional.
+        if not (len(args) == 1 if style == SINGLE else len(args) >= (1 if style == LIST else 2)):
+            raise _GraphError(f"{where} of style {style!r} with {len(args)} inputs")
+        out = layer(args[0]) if style == SINGLE else layer(args) if style == LIST else \
+            layer(*args)
         produced.append(out if isinstance(out, list) else [out])
-    outputs = [tensor(ref) for ref in spec["outputs"]]
+    outputs = [tensor(ref, "outputs") for ref in spec["outputs"]]
+    if not isinstance(spec["single_input"], bool) or not isinstance(spec["single_output"], bool):
+        raise _GraphError("single_input and single_output not true or false")
     return Model(inputs[0] if spec["single_input"] else inputs,
                  outputs[0] if spec["single_output"] else outputs, name=spec["name"])
 
@@ -401,10 +441,10 @@ def _check_architecture(dtype, shape, owner):
              f"{_MAX_ARCHITECTURE_CHARS} characters", f"dtype {dtype} shape {shape}")
 
 
-def _array_check(key, param):
+def _array_check(key, param, exact):
     """The header check of a stored array: the parameter's shape, any float dtype for
-    weights, exactly the parameter's dtype for optimizer state."""
-    exact = key.startswith("optimizer_")
+    weights and state (``exact`` False), exactly the parameter's dtype for optimizer
+    state (``exact`` True)."""
 
     def check(dtype, shape, owner):
         if shape != param.shape or (dtype != param.dtype if exact else dtype.kind != "f"):
@@ -421,13 +461,20 @@ def _parse_architecture(entry, owner):
         raise ValueError(f"{owner}: expected the architecture as JSON, got invalid JSON "
                          f"({exc})") from None
     legacy = isinstance(architecture, dict) and architecture.get("format") == LEGACY_FORMAT
+    entry = "layers" if legacy else "model"
     if (not isinstance(architecture, dict)
             or architecture.get("format") not in (FORMAT, LEGACY_FORMAT)
-            or not isinstance(architecture.get("layers" if legacy else "model"),
-                              list if legacy else dict)):
+            or not isinstance(architecture.get(entry), list if legacy else dict)):
+        if not isinstance(architecture, dict) or architecture.get("format") not in (
+                FORMAT, LEGACY_FORMAT):
+            got = architecture.get("format") if isinstance(architecture, dict) else architecture
+        else:
+            value = architecture.get(entry)
+            got = (f"format {architecture['format']!r} " + (
+                f"with {entry} of type {type(value).__name__}" if entry in architecture
+                else f"without {entry}"))
         fail(owner, f"an architecture of format {FORMAT!r} with a model (or "
-             f"{LEGACY_FORMAT!r} with a list of layers)",
-             architecture if not isinstance(architecture, dict) else architecture.get("format"))
+             f"{LEGACY_FORMAT!r} with a list of layers)", got)
     version = architecture.get("version")
     is_int = isinstance(version, int) and not isinstance(version, bool)
     if is_int and version > FORMAT_VERSION:
@@ -462,8 +509,14 @@ def _build_layer(spec, index, owner):
             raise TypeError(f"trainable {spec['trainable']!r}")
         layer.trainable = spec.get("trainable", True)
         if "rng" in spec:
-            layer._rng.bit_generator.state = spec["rng"]
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            generator = layer._rng.bit_generator
+            generator.state = spec["rng"]
+            # NumPy accepts some states it does not keep (extra keys, floats, numbers
+            # beyond the generator's width): only one it reads back as given is valid.
+            if generator.state != spec["rng"]:
+                raise ValueError(f"rng state {spec['rng']!r} is not a state of "
+                                 f"{type(generator).__name__}")
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         raise ValueError(f"{owner}: expected a valid configuration for layer {index} "
                          f"({name}), got {spec!r} ({exc})") from None
     return layer
