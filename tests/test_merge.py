@@ -135,7 +135,7 @@ def test_inputs_of_another_float_width_and_lists_are_cast(backend):
     np.testing.assert_array_equal(y, 2 * x)
 
 
-# ---- shapes ---------------------------------------------------------------------------------------
+# ---- shapes --------------------------------------------------------------------------------------
 OUTPUT_SHAPES = [
     (Add, {}, [(8, 8, 16)] * 2, (8, 8, 16)),
     (Subtract, {}, [(5,)] * 2, (5,)),
@@ -281,7 +281,7 @@ def test_bad_upstream_gradients_are_refused(name, backend):
         layer.backward(np.ones(y.shape, int))
 
 
-# ---- properties on random shapes -------------------------------------------------------------------
+# ---- properties on random shapes -----------------------------------------------------------------
 MAKERS = {
     "Add": lambda k, axis: Add(dtype=np.float64),
     "Subtract": lambda k, axis: Subtract(dtype=np.float64),
