@@ -103,12 +103,14 @@ class Model(Layer, Training):
         self._steps = steps
         self._n_inputs, self._output_slots, self._n_slots = n_inputs, output_slots, n_slots
         self.layers = _unique(step.layer for step in steps)
-        counts = {}
+        # A step is shared when a layer it runs (itself, or one inside a nested model)
+        # runs at another step too: its parameter gradients are then summed.
+        uses = {}
         for step in steps:
-            counts[id(step.layer)] = counts.get(id(step.layer), 0) + 1
+            for leaf in _unique(_leaf_layers(step.layer)):
+                uses[id(leaf)] = uses.get(id(leaf), 0) + 1
         for step in steps:
-            step.shared = counts[id(step.layer)] > 1
-        self._has_shared = any(step.shared for step in steps)
+            step.shared = any(uses[id(leaf)] > 1 for leaf in _leaf_layers(step.layer))
         self._leaves = _unique(leaf for layer in self.layers for leaf in _leaf_layers(layer))
         names = {}
         for owner in [*getattr(self, "_input_names", []), *(lay.name for lay in self._leaves)]:
@@ -175,7 +177,13 @@ class Model(Layer, Training):
         self._caches = (caches, [(v.shape, v.dtype) for v in outputs])
         return outputs
 
-    __call__ = Layer.__call__
+    def __call__(self, *inputs):
+        """``forward`` on arrays; on symbolic tensors a node of an enclosing graph.
+        Several inputs come as one list, as ``forward`` takes them."""
+        if len(inputs) != 1:
+            fail(f"{self.owner} {self.name!r}", "one input, or a list of inputs for a model "
+                 "with several", f"{len(inputs)} arguments", TypeError)
+        return Layer.__call__(self, inputs[0])
 
     def backward(self, grad):
         """Back-propagate dL/d output (a list for several outputs) through every step;
@@ -218,16 +226,14 @@ class Model(Layer, Training):
             else:  # a model with several outputs, its output shapes in its cache
                 grad_out = [g if g is not None else np.zeros(shape, dtype)
                             for g, (shape, dtype) in zip(outs, caches[index][1])]
-            saved = None
-            if step.shared or not layer.trainable:
-                saved = _held_grads(layer, step, seen)
+            held = _held_grads(layer, seen) if step.shared or not layer.trainable else ()
             dx, _ = layer._backward(grad_out, step.input_grad or not skip_input_grads)
-            if saved is not None:
-                for array, previous in zip(_grad_arrays(layer), saved):
-                    if layer.trainable:
-                        array += previous
+            for leaf, previous, frozen in held:
+                for array, kept in zip(leaf.grads, previous):
+                    if frozen:
+                        array[...] = kept
                     else:
-                        array[...] = previous
+                        array += kept
             if dx is None:
                 continue
             for k, d in zip(step.inputs, [dx] if step.style is SINGLE else dx):
@@ -247,9 +253,9 @@ class Model(Layer, Training):
     def _trainable_leaves(self):
         if not self.trainable:
             return []
-        return [leaf for layer in self.layers for leaf in
-                (layer._trainable_leaves() if isinstance(layer, Model)
-                 else [layer] if layer.trainable else [])]
+        return _unique(leaf for layer in self.layers for leaf in
+                       (layer._trainable_leaves() if isinstance(layer, Model)
+                        else [layer] if layer.trainable else []))
 
     def train(self):
         """Training mode for every layer (Dropout drops, RReLU draws slopes...)."""
@@ -441,19 +447,21 @@ def _leaf_layers(layer):
     return layer._leaves if isinstance(layer, Model) else [layer]
 
 
-def _grad_arrays(layer):
-    """The live gradient arrays of a layer, or of every layer inside a model."""
-    return [g for leaf in _leaf_layers(layer) for g in leaf.grads]
-
-
-def _held_grads(layer, step, seen):
-    """Copies of the gradients a step's backward would overwrite but must keep: a
-    frozen layer's (given back after) and, from a shared layer's second call on,
-    the sum of its earlier calls (added back after)."""
-    if layer.trainable and id(layer) not in seen:
-        seen.add(id(layer))
-        return None
-    return [g.copy() for g in _grad_arrays(layer)]
+def _held_grads(layer, seen):
+    """(leaf, copies of its grads, frozen) for each layer a step's backward would
+    overwrite but must keep: a frozen layer's gradients (given back after) and, from a
+    shared layer's second call in this backward on, the sum of its earlier calls
+    (added back after).  ``seen`` collects the layers whose first call has run."""
+    held = []
+    for leaf in _leaf_layers(layer):
+        if not leaf.grads:
+            continue
+        frozen = not (layer.trainable and leaf.trainable)
+        if not frozen and id(leaf) not in seen:
+            seen.add(id(leaf))
+            continue
+        held.append((leaf, [g.copy() for g in leaf.grads], frozen))
+    return held
 
 
 def _accumulate(grads, owned, k, g):
