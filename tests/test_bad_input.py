@@ -946,10 +946,10 @@ GRAPH_ERRORS = {
         r"^Model: expected every input to reach an output, got \"input '\w+' unused\""),
     "same_layer_names": (
         _same_layer_names, ValueError,
-        r"^Model: expected unique layer and input names, got \"'x' given to 2 layers\""),
+        r"^Model: expected unique layer and input names, got \"'x' 2 times\""),
     "layer_named_as_an_input": (
         _layer_named_as_an_input, ValueError,
-        "^Model: expected unique layer and input names, got \"'features' given to 2"),
+        "^Model: expected unique layer and input names, got \"'features' 2 times"),
     "dense_wrong_features": (
         lambda: layers.Dense(5, 3)(retrograd.Input((4,))), ValueError,
         r"^Dense: expected an input shape \(\.\.\., 5\), got \(4,\)"),

@@ -131,7 +131,8 @@ def Input(shape, dtype=np.float32, name=None):
         name = "input" if _input_count[0] == 0 else f"input_{_input_count[0]}"
         _input_count[0] += 1
     elif not isinstance(name, str) or not name:
-        fail("Input", "name a non-empty string", name, TypeError)
+        fail("Input", "name a non-empty string", name,
+             ValueError if isinstance(name, str) else TypeError)
     node = Node(None, [], SINGLE, input_name=name)
     tensor = SymbolicTensor(tuple(int(s) for s in shape), dtype, node)
     node.outputs.append(tensor)

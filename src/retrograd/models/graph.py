@@ -117,8 +117,8 @@ class Model(Layer, Training):
             names[owner] = names.get(owner, 0) + 1
         repeated = sorted(n for n, count in names.items() if count > 1)
         if repeated:
-            fail(self.owner, "unique layer and input names", f"{repeated[0]!r} given to "
-                 f"{names[repeated[0]]} layers")
+            fail(self.owner, "unique layer and input names", f"{repeated[0]!r} "
+                 f"{names[repeated[0]]} times")
 
     # ---- the Layer contract ---------------------------------------------------------------------
     @property
