@@ -23,11 +23,11 @@ from . import layers as _layers
 from ._validation import as_dtype, check_positive_int, check_seed, fail
 
 __all__ = ["MIN_IMAGE_SIDE", "BACKPROP_221_WEIGHTS", "BACKPROP_221_HIDDEN", "backprop_221",
-           "mlp", "cnn", "lenet", "vgg_cifar", "torch_lenet", "torch_vgg_cifar"]
+           "mlp", "cnn", "lenet", "vgg_cifar", "embedding_cnn", "torch_lenet", "torch_vgg_cifar"]
 
 # The smallest height and width each convolutional network takes: below it a pooling
 # stage would leave no pixel.
-MIN_IMAGE_SIDE = {"cnn": 4, "lenet": 16, "vgg_cifar": 4}
+MIN_IMAGE_SIDE = {"cnn": 4, "lenet": 16, "vgg_cifar": 4, "embedding_cnn": 4}
 
 
 def _image_shape(image_shape, owner):
@@ -200,6 +200,37 @@ def vgg_cifar(image_shape=(32, 32, 3), seed=0, dtype=np.float32):
         L.MaxPooling2D(2, dtype=dtype), L.Flatten(dtype=dtype),
         L.Dense(features, 256, seed=s[4], dtype=dtype), L.ReLU(dtype=dtype),
         L.Dense(256, 10, seed=s[5], dtype=dtype)])
+
+
+def embedding_cnn(image_shape=(8, 8, 1), embedding_size=16, seed=0, dtype=np.float32):
+    """A small convolutional encoder from images to embeddings, the shared branch of the
+    siamese and triplet networks of examples/siamese_digits.py:
+
+        Conv2D 3x3 C -> 16, padding 1 - ReLU - MaxPooling2D 2         seed
+        Conv2D 3x3 16 -> 32, padding 1 - ReLU - MaxPooling2D 2        seed + 1
+        Flatten - Dense(32 * (H//4) * (W//4) -> embedding_size)       seed + 2
+
+    8x8 -> 4x4 -> 2x2 on the digits.  The last layer is linear: its output is the
+    embedding, compared by Euclidean distance (ContrastiveLoss, TripletLoss), not logits.
+    One encoder called on several ``retrograd.Input`` tensors gives the branches of a
+    siamese network (Bromley et al., "Signature verification using a siamese time delay
+    neural network", NIPS 1993; Hadsell, Chopra and LeCun, "Dimensionality reduction by
+    learning an invariant mapping", CVPR 2006) that share one set of weights.  Images at
+    least 4x4.  On the 8x8 digits with 16 dimensions: 6,864 parameters.
+    """
+    owner = "embedding_cnn"
+    dtype = as_dtype(dtype, owner)
+    height, width, channels = _image_shape(image_shape, owner)
+    embedding_size = check_positive_int(embedding_size, owner, "embedding_size")
+    s = _seeds(seed, 3, owner)
+    L = _layers
+    features = 32 * (height // 4) * (width // 4)
+    return _sequential([
+        L.Conv2D(channels, 16, 3, padding=1, seed=s[0], dtype=dtype), L.ReLU(dtype=dtype),
+        L.MaxPooling2D(2, dtype=dtype),
+        L.Conv2D(16, 32, 3, padding=1, seed=s[1], dtype=dtype), L.ReLU(dtype=dtype),
+        L.MaxPooling2D(2, dtype=dtype), L.Flatten(dtype=dtype),
+        L.Dense(features, embedding_size, seed=s[2], dtype=dtype)])
 
 
 def _sequential(layer_list):
