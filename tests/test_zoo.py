@@ -8,7 +8,7 @@ from retrograd import zoo
 
 from conftest import BACKENDS, TOLERANCES
 
-IMAGE_NETWORKS = [zoo.mlp, zoo.cnn, zoo.lenet, zoo.vgg_cifar]
+IMAGE_NETWORKS = [zoo.mlp, zoo.cnn, zoo.lenet, zoo.vgg_cifar, zoo.embedding_cnn]
 
 
 def _n_params(model):
@@ -40,6 +40,8 @@ COUNTS = [
     # 32 -> 16 -> 8: Dense 64*8*8=4096 -> 256 -> 10
     (zoo.vgg_cifar, (32, 32, 3), (32 * 3 * 9 + 32) + (32 * 32 * 9 + 32) + (64 * 32 * 9 + 64)
      + (64 * 64 * 9 + 64) + (4096 * 256 + 256) + (256 * 10 + 10)),                 # 1,116,970
+    # conv 1->16 3x3, 16->32 3x3; 8 -> 4 -> 2: Dense 32*2*2=128 -> 16
+    (zoo.embedding_cnn, (8, 8, 1), (16 * 9 + 16) + (32 * 16 * 9 + 32) + (128 * 16 + 16)),  # 6,864
 ]
 
 
@@ -54,6 +56,7 @@ def test_the_docstrings_quote_the_same_counts():
     assert "53,002" in zoo.cnn.__doc__
     assert "44,426 parameters" in zoo.lenet.__doc__
     assert "1,116,970" in zoo.vgg_cifar.__doc__
+    assert "6,864 parameters" in zoo.embedding_cnn.__doc__
 
 
 # ---- shapes -----------------------------------------------------------------------------------
@@ -67,6 +70,14 @@ def test_ten_logits_per_image(builder, shape, backend):
     assert model.forward(_images(builder, shape)).shape == (3, 10)
 
 
+@pytest.mark.parametrize("size", [2, 16, 33])
+def test_embedding_cnn_gives_embedding_size_values_per_image(size, backend):
+    model = zoo.embedding_cnn((12, 9, 2), embedding_size=size)
+    assert model.forward(_images(zoo.embedding_cnn, (12, 9, 2))).shape == (3, size)
+    with pytest.raises(ValueError, match="^embedding_cnn: expected embedding_size"):
+        zoo.embedding_cnn(embedding_size=0)
+
+
 def test_lenet_and_vgg_layer_shapes():
     lenet = zoo.lenet()
     assert [p.shape for p in _weights(lenet)] == [
@@ -77,7 +88,8 @@ def test_lenet_and_vgg_layer_shapes():
         (32, 3, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3), (64, 64, 3, 3), (4096, 256), (256, 10)]
 
 
-@pytest.mark.parametrize("builder, side", [(zoo.cnn, 4), (zoo.lenet, 16), (zoo.vgg_cifar, 4)])
+@pytest.mark.parametrize("builder, side", [(zoo.cnn, 4), (zoo.lenet, 16), (zoo.vgg_cifar, 4),
+                                           (zoo.embedding_cnn, 4)])
 def test_too_small_images_are_refused_naming_the_network(builder, side):
     assert zoo.MIN_IMAGE_SIDE[builder.__name__] == side
     builder((side, side, 1))
