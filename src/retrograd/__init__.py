@@ -14,5 +14,6 @@ from ._gradcheck import gradcheck
 
 __all__ = ["native_available", "set_backend", "get_backend", "use_backend", "set_num_threads",
            "get_num_threads", "show_config", "callbacks", "layers", "losses", "datasets",
-           "metrics", "minimize", "optimizers", "schedules", "zoo", "Input", "Model", "Sequential", "load_model",
+           "metrics", "minimize", "optimizers", "schedules", "zoo", "Input", "Model", "Sequential",
+           "load_model",
            "gradcheck", "__version__"]
