@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 
+from .. import regularizers
 from .._validation import as_dtype, as_real_array, check_same_shape, fail
 from .node import ARGS, LIST, SINGLE, is_symbolic, symbolic_call
 
@@ -49,6 +50,9 @@ class Layer:
     # Names of the params / state arrays in files (format 3); "param<j>" where unnamed.
     param_names = ()
     state_names = ()
+    # A penalty on params[0] (the kernel) added to the training loss: layers that take
+    # ``kernel_regularizer=`` (Dense, Conv2D, recurrent layers) set it (retrograd.regularizers).
+    kernel_regularizer = None
 
     def __init__(self, dtype=np.float32, name=None):
         self.dtype = as_dtype(dtype, type(self).__name__)
@@ -114,7 +118,10 @@ class Layer:
     # ---- description, used by Sequential.summary / save / load ---------------------------------
     def get_config(self):
         """Constructor arguments that rebuild this layer (JSON-serialisable)."""
-        return {"dtype": np.dtype(self.dtype).name}
+        config = {"dtype": np.dtype(self.dtype).name}
+        if self.kernel_regularizer is not None:
+            config["kernel_regularizer"] = regularizers.config_of(self.kernel_regularizer)
+        return config
 
     def output_shape(self, input_shape):
         """Output shape (without batch) for an input shape (without batch)."""

@@ -3,6 +3,7 @@ import numpy as np
 
 from .._validation import (check_allocation, check_input, check_positive_int, check_seed, fail,
                            shape_only, to_pair, to_positive_pair)
+from .. import regularizers
 from ..backend import ops
 from ..initializers import initialize
 from .base import Layer
@@ -44,6 +45,9 @@ class Conv2D(Layer):
             with fan_in = C*KH*KW and fan_out = F*KH*KW; biases start at zero.
         dtype: float32 (default) or float64.
         seed: seed of the initialiser (same seed, same kernels).
+        kernel_regularizer: None (default), a ``retrograd.regularizers`` L1 / L2 / L1L2 or
+            "l1", "l2", "l1_l2": a penalty on the kernels added to the training loss.
+        name: the layer's name (default: an automatic unique one).
 
     Shapes: input (N, H, W, C) -> output (N, OH, OW, F);
     params [kernels (F, C, KH, KW), biases (F,)].  The input may be any float array
@@ -60,8 +64,9 @@ class Conv2D(Layer):
 
     def __init__(self, input_channels, num_filters, kernel_size, stride=1, padding=0,
                  weight_init="he_uniform", dtype=np.float32, seed=None,
-                 name=None):
+                 kernel_regularizer=None, name=None):
         super().__init__(dtype, name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, self.owner)
         self.input_channels = check_positive_int(input_channels, self.owner, "input_channels")
         self.num_filters = check_positive_int(num_filters, self.owner, "num_filters")
         self.kernel_size = to_positive_pair(kernel_size, self.owner, "kernel_size")

@@ -3,6 +3,7 @@ import numpy as np
 
 from .._validation import (as_float_array, check_allocation, check_input, check_positive_int,
                            check_seed, fail, shape_only)
+from .. import regularizers
 from ..backend import ops
 from ..initializers import initialize
 from .base import Layer
@@ -20,6 +21,9 @@ class Dense(Layer):
         weight_init: "he_uniform" (default), "he_normal", "glorot_uniform",
             "glorot_normal", "lecun_normal" or "zeros"; biases start at zero.
         seed: seed of the initialiser (same seed, same weights).
+        kernel_regularizer: None (default), a ``retrograd.regularizers`` L1 / L2 / L1L2 or
+            "l1", "l2", "l1_l2": a penalty on the weights added to the training loss.
+        name: the layer's name (default: an automatic unique one).
         dtype: float32 (default) or float64.
 
     Shapes: input (N, in) -> output (N, out), or (N, ..., in) -> (N, ..., out) (a sequence
@@ -35,8 +39,9 @@ class Dense(Layer):
     param_names = ("weights", "biases")
 
     def __init__(self, input_size, output_size, weight_init="he_uniform", dtype=np.float32,
-                 seed=None, name=None):
+                 seed=None, kernel_regularizer=None, name=None):
         super().__init__(dtype, name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer, self.owner)
         self.input_size = check_positive_int(input_size, self.owner, "input_size")
         self.output_size = check_positive_int(output_size, self.owner, "output_size")
         self.weight_init = weight_init

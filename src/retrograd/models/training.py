@@ -118,8 +118,21 @@ class Training:
         outs = self._forward_list(xs)
         total, parts, output_grads = self._losses_of(outs, ys, with_grads=True)
         self._run_backward(output_grads, skip_input_grads=True)
+        total += self._regularization(with_grads=True)
         self.optimizer.step(self.params, self.grads)
         return total, outs, parts
+
+    def _regularization(self, with_grads):
+        """The sum of the trainable layers' kernel penalties (textbook ch. 24); with
+        ``with_grads`` each penalty's gradient is added to its kernel's gradient."""
+        total = 0.0
+        for layer in self._trainable_leaves():
+            regularizer = layer.kernel_regularizer
+            if regularizer is not None:
+                total += regularizer.penalty(layer.params[0])
+                if with_grads:
+                    regularizer.add_gradient(layer.params[0], layer.grads[0])
+        return total
 
     def _forward_list(self, xs):
         outs = self.forward(xs[0] if self._single_input else xs)
@@ -316,13 +329,15 @@ class Training:
 
     def evaluate(self, x, y, batch_size=256):
         """{"loss": ..., <metric>: ...} on (x, y) in inference mode; the loss is the
-        compiled loss of all the predictions at once, so batching changes nothing."""
+        compiled loss of all the predictions at once, so batching changes nothing (plus
+        the layers' kernel penalties, as in training)."""
         owner = f"{self.owner}.evaluate"
         self._require_compiled(owner)
         xs, ys = self._check_data(x, y, owner)
         outs = self.predict(xs[0] if self._single_input else xs, batch_size)
         outs = [outs] if self._single_output else outs
         total, parts, _ = self._losses_of(outs, ys, with_grads=False)
+        total += self._regularization(with_grads=False)
         return {"loss": total, **parts, **self._metric_values(outs, ys)}
 
     # ---- data checks ----------------------------------------------------------------------------
