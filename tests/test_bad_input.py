@@ -205,6 +205,17 @@ def re_shape(shape):
     return r"\(" + ", ".join(map(str, shape)) + r"\)"
 
 
+def _assert_bad_grad_outputs_refused(layer, name, shape):
+    """A grad_output of the wrong shape or of a non-float dtype is refused by name."""
+    wrong = shape[:-1] + (shape[-1] + 1,)
+    with pytest.raises(ValueError, match=rf"^{name}: expected grad_output of shape "
+                                         rf"{re_shape(shape)}, got {re_shape(wrong)}"):
+        layer.backward(np.ones(wrong, np.float32))
+    for dtype in (np.int32, bool, np.complex128, object):
+        with pytest.raises(TypeError, match=f"^{name}: expected a floating-point grad_output"):
+            layer.backward(np.ones(shape, dtype))
+
+
 @pytest.mark.parametrize("axis", [1, 2, 3])
 @pytest.mark.parametrize("name", IMAGE_LAYERS)
 def test_image_axes_of_size_zero_are_refused(name, axis, backend):
@@ -222,13 +233,7 @@ def test_bad_gradients_are_refused(name, backend):
     with pytest.raises(RuntimeError, match=f"^{name}: backward called before forward"):
         layer.backward(np.ones(shape, np.float32))
     y = layer.forward(_values(shape))
-    wrong = y.shape[:-1] + (y.shape[-1] + 1,)
-    with pytest.raises(ValueError, match=rf"^{name}: expected grad_output of shape "
-                                         rf"{re_shape(y.shape)}, got {re_shape(wrong)}"):
-        layer.backward(np.ones(wrong, np.float32))
-    for dtype in (np.int32, bool, np.complex128, object):
-        with pytest.raises(TypeError, match=f"^{name}: expected a floating-point grad_output"):
-            layer.backward(np.ones(y.shape, dtype))
+    _assert_bad_grad_outputs_refused(layer, name, y.shape)
 
 
 @pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
@@ -850,13 +855,7 @@ def test_merge_layers_refuse_bad_gradients(name, backend):
     with pytest.raises(RuntimeError, match=f"^{name}: backward called before forward"):
         layer.backward(np.ones((2, 4), np.float32))
     y = layer(xs)
-    wrong = y.shape[:-1] + (y.shape[-1] + 1,)
-    with pytest.raises(ValueError, match=rf"^{name}: expected grad_output of shape "
-                                         rf"{re_shape(y.shape)}, got {re_shape(wrong)}"):
-        layer.backward(np.ones(wrong, np.float32))
-    for dtype in (np.int32, bool, np.complex128, object):
-        with pytest.raises(TypeError, match=f"^{name}: expected a floating-point grad_output"):
-            layer.backward(np.ones(y.shape, dtype))
+    _assert_bad_grad_outputs_refused(layer, name, y.shape)
 
 
 @pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
