@@ -113,10 +113,10 @@ RG_INLINE void RG_CAT(RG_F(act_backward_chunk), _body)(RG_T *restrict dx, const 
     }
     case RG_ACT_HARD_SIGMOID: RG_MAP_GRAD_X(v > RG_C(-3) && v < RG_C(3) ? g / RG_C(6) : RG_C(0)); break;
     case RG_ACT_HARD_TANH:    RG_MAP_GRAD_X(v > a && v < b ? g : RG_C(0)); break;
-    case RG_ACT_ELU:          RG_MAP_GRAD_X(v > 0 ? g : g * (a * RG_F(rg_exp)(v))); break;
+    case RG_ACT_ELU:          RG_MAP_GRAD_X(v > 0 ? g : g * (a * RG_F(rg_exp_flushed)(v))); break;
     case RG_ACT_SELU: {
         RG_MAP_GRAD_X(g * (v > 0 ? RG_C(RG_SELU_LAMBDA)
-                                 : RG_C(RG_SELU_LAMBDA * RG_SELU_ALPHA) * RG_F(rg_exp)(v)));
+                                 : RG_C(RG_SELU_LAMBDA * RG_SELU_ALPHA) * RG_F(rg_exp_flushed)(v)));
         break;
     }
     case RG_ACT_GELU_ERF:     RG_MAP_GRAD_X(g * RG_F(rg_gelu_erf_grad)(v)); break;

@@ -14,7 +14,7 @@
  *   adamax    m as adam;  u = max(b2 u, |g|);  p -= lr_t m / (u + eps)
  *   nadam     m, v as adam;  d = sqrt(v / bc2) + eps;  p -= (coef_g g + coef_m m) / d
  *   adamw     m, v as adam;  p = (1 - lr wd) p - (lr / bc1) m / (sqrt(v / bc2) + eps)
- *   radam     m, v as adam;  rect > 0: p -= (lr rect / bc1) m / (sqrt(v / bc2) + eps)
+ *   radam     m, v as adam;  rect > 0: p -= (lr rect sqrt(bc2) / bc1) m / (sqrt(v) + eps)
  *                            else:     p -= (lr / bc1) m
  *   lion      c = b1 m + (1 - b1) g;  p -= lr (sign(c) + wd p);  m = b2 m + (1 - b2) g
  * The scalar factors (lr / bc1, 1 / bc2, 1 - b1, ...) are formed in double and

@@ -279,13 +279,15 @@ void RG_F(rg_optim_radam)(RG_T *const *params, RG_T *const *m, RG_T *const *v,
                           double lr, double beta_1, double beta_2, double eps, double bc1,
                           double bc2, double rect, int n_threads)
 {
-    /* rectified: Adam's update with the step scaled by rect; otherwise plain
-     * momentum SGD on m / bc1 (v is still accumulated) */
+    /* rectified: torch.optim.RAdam's form, p -= (lr rect sqrt(bc2) / bc1) m / (sqrt(v) + eps),
+     * which is Adam's loop with the step folded into c0 and 1 / bc2 replaced by 1 (so eps
+     * is added to sqrt(v), not to sqrt(v / bc2)); otherwise plain momentum SGD on m / bc1
+     * (v is still accumulated) */
     RG_F(optim_ctx) c = RG_OPT_CTX(rect > 0 ? RG_OPT_ADAM : RG_OPT_RADAM_SGD, m, v);
     RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(rect > 0 ? lr * rect / bc1 : lr / bc1);
+    c.c[0] = RG_C(rect > 0 ? lr * rect * sqrt(bc2) / bc1 : lr / bc1);
     c.c[5] = RG_C(eps);
-    c.c[6] = RG_C(1.0 / bc2);
+    c.c[6] = RG_C(1.0);
     RG_F(optim_run)(&c, n_threads);
 }
 

@@ -216,6 +216,21 @@ def test_huge_inputs_are_finite_and_quiet(dtype):
     np.testing.assert_array_equal(native_ops.sigmoid_forward(x)[0, :2], [0, 1])
 
 
+@pytest.mark.parametrize("name", ["elu", "selu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elu_and_selu_backward_vanish_at_minus_infinity(name, dtype):
+    # the slope a e^z is exactly 0 where e^z underflows, as NumPy's exp gives; a float32
+    # exp clamped at its smallest normal value would leave 1.2e-38 there
+    x = np.array([-np.inf, -1e30, -1000.0, -800.0, -np.inf], dtype)
+    dy = np.array([1.0, 1.0, -3.0, 2.0, np.inf], dtype)
+    with np.errstate(invalid="ignore"):
+        got = backward(name, dy, x, forward(name, x))
+        want = getattr(numpy_ops, f"{name}_backward")(dy, x, x, *HYPER.get(name, ()))
+    np.testing.assert_array_equal(got[:4], 0.0)
+    np.testing.assert_array_equal(got, want)   # inf * 0: NaN on both backends
+    assert np.isnan(got[4])
+
+
 @pytest.mark.parametrize("n", [1, 15, 17, 1_000_003])
 def test_odd_sizes(n):
     rng = np.random.default_rng(n)

@@ -101,8 +101,8 @@ def reference(name, p, g, state, s):
             p -= s["lr"] * adam
         elif name == "adamw":
             p -= s["lr"] * (adam + s["weight_decay"] * p)
-        elif s["rect"] > 0:
-            p -= s["lr"] * s["rect"] * adam
+        elif s["rect"] > 0:   # torch.optim.RAdam: eps on sqrt(v), then times sqrt(bc2)
+            p -= s["lr"] * s["rect"] * (m / s["bc1"]) * np.sqrt(s["bc2"]) / (np.sqrt(v) + s["eps"])
         else:
             p -= s["lr"] * m / s["bc1"]
     return None
@@ -224,7 +224,7 @@ def test_radam_switches_on_rect():
     np.testing.assert_allclose(p[0], [1 - 0.01, 1 + 0.02], rtol=1e-14)
     native_ops.radam_step(p, g, **state, **adam_like(2, rect=0.5))
     m, v = 0.19 * np.array([1.0, -2.0]), 0.001999 * np.array([1.0, 4.0])
-    step = 0.01 * 0.5 * (m / (1 - B1 ** 2)) / (np.sqrt(v / (1 - B2 ** 2)) + 1e-7)
+    step = 0.01 * 0.5 * (m / (1 - B1 ** 2)) * np.sqrt(1 - B2 ** 2) / (np.sqrt(v) + 1e-7)
     np.testing.assert_allclose(p[0], [0.99, 1.02] - step, rtol=1e-14)
 
 
@@ -329,10 +329,9 @@ def _torch_optimizer(torch, name, tensors):
         "adam": lambda: o.Adam(tensors, lr=0.01, betas=(B1, B2), eps=1e-7),
         "adamw": lambda: o.AdamW(tensors, lr=0.01, betas=(B1, B2), eps=1e-7, weight_decay=0.1),
         "nadam": lambda: o.NAdam(tensors, lr=0.002, betas=(B1, B2), eps=1e-7),
-        # torch adds eps elsewhere in these two (to |g| inside AdaMax's max, to sqrt(v)
-        # before the bias correction in RAdam); with eps = 0 the updates coincide
+        # torch adds eps to |g| inside AdaMax's max; with eps = 0 the updates coincide
         "adamax": lambda: o.Adamax(tensors, lr=0.002, betas=(B1, B2), eps=0.0),
-        "radam": lambda: o.RAdam(tensors, lr=0.01, betas=(B1, B2), eps=0.0),
+        "radam": lambda: o.RAdam(tensors, lr=0.01, betas=(B1, B2), eps=1e-7),
     }
     return table[name]()
 
@@ -359,7 +358,7 @@ def _compare_with_torch(torch, name):
     for t in range(1, 9):   # RAdam rectifies from t = 6 on
         grads = [rng.standard_normal(s) for s in shapes]
         scalars = OPTIMIZERS[name][1](t)
-        if name in ("adamax", "radam"):
+        if name == "adamax":
             scalars["eps"] = 0.0
         getattr(native_ops, f"{name}_step")(params, grads, **state, **scalars)
         for tensor, g in zip(tensors, grads):

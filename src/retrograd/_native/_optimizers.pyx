@@ -264,7 +264,8 @@ def adamw(params, grads, m, v, double lr, double beta_1, double beta_2, double e
 
 def radam(params, grads, m, v, double lr, double beta_1, double beta_2, double eps, double bc1,
           double bc2, double rect, int n_threads):
-    """m, v as Adam;  rect > 0: p -= lr rect (m/bc1) / (sqrt(v/bc2) + eps), else p -= lr m/bc1."""
+    """m, v as Adam;  rect > 0: p -= lr rect (m/bc1) sqrt(bc2) / (sqrt(v) + eps), else
+    p -= lr m/bc1."""
     cdef _Batch b = _two_moments("radam_step", params, grads, m, v, "v", n_threads)
     cdef void **P = b.ptrs
     cdef void **M = b.ptrs + b.n

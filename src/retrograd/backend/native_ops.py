@@ -305,7 +305,7 @@ def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, 
 
 def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect):
     """Native RAdam step (C kernel rg_optim_radam): m, v as Adam; if rect > 0
-    p -= lr rect (m / bc1) / (sqrt(v / bc2) + eps), else p -= lr m / bc1."""
+    p -= lr rect (m / bc1) sqrt(bc2) / (sqrt(v) + eps), else p -= lr m / bc1."""
     _optimizers.radam(params, _step_grads("radam_step", params, grads), m, v, lr, beta_1, beta_2,
                       eps, bc1, bc2, rect, get_num_threads())
 

@@ -388,15 +388,16 @@ def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, 
 
 
 def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect):
-    """Adam's moments, then p <- p - lr rect (m / bc1) / (sqrt(v / bc2) + eps) when
-    rect > 0 (the variance of the adaptive rate is tractable), else the
-    un-adapted momentum step p <- p - lr m / bc1."""
+    """Adam's moments, then p <- p - lr rect (m / bc1) sqrt(bc2) / (sqrt(v) + eps) when
+    rect > 0 (the variance of the adaptive rate is tractable), else the un-adapted
+    momentum step p <- p - lr m / bc1.  torch.optim.RAdam's form: epsilon is added to
+    sqrt(v), not to sqrt(v / bc2) as in Adam."""
     for p, g, m_, v_ in zip(params, grads, m, v):
         _moments(g, m_, v_, beta_1, beta_2)
         if rect > 0:
-            denom = np.sqrt(v_ / bc2)
+            denom = np.sqrt(v_)
             denom += eps
-            p -= (lr * rect) * (m_ / bc1) / denom
+            p -= (lr * rect * math.sqrt(bc2) / bc1) * m_ / denom
         else:
             p -= lr * (m_ / bc1)
 
