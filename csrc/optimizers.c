@@ -28,7 +28,7 @@
  * written once (grads: read once), with no temporaries.
  *
  * Threading: the arrays are seen as one concatenated range of sum(sizes)
- * elements, split statically by rg_parallel_range into one contiguous block per
+ * elements, split statically by rg_parallel_for into one contiguous block per
  * thread, so a list of many small arrays (a LeNet-5) costs one parallel region,
  * and a thread's block may span several arrays (it walks them in order).  Each
  * element's update is independent, so results do not depend on the split.

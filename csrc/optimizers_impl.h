@@ -135,7 +135,7 @@ typedef struct {
 
 /* Elements [begin, end) of the concatenation of all arrays: walk the arrays that
  * overlap the range and update the overlapping part of each. */
-static void RG_F(optim_range)(void *ctx, int64_t begin, int64_t end)
+static void RG_F(optim_range)(void *ctx, int64_t begin, int64_t end, int t)
 {
     const RG_F(optim_ctx) *c = ctx;
     int64_t offset = 0;
@@ -157,7 +157,8 @@ static void RG_F(optim_run)(RG_F(optim_ctx) *c, int n_threads)
 {
     int64_t total = 0;
     for (int64_t a = 0; a < c->n_arrays; ++a) total += c->sizes[a];
-    rg_parallel_range(total, RG_OPT_GRAIN(c->kind), n_threads, RG_F(optim_range), c);
+    rg_parallel_for(total, 16, rg_threads_for(total, RG_OPT_GRAIN(c->kind), n_threads),
+                    RG_F(optim_range), c);
 }
 
 #define RG_OPT_CTX(kind, s1, s2) \

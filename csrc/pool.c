@@ -36,9 +36,6 @@
  */
 #include <string.h>
 #include "rg_internal.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef struct {
     int64_t n, h, w, c, oh, ow, ph, pw, sh, sw;
@@ -57,37 +54,18 @@ static int rg_pool_tiles(const rg_pool_geom *g)
     return g->sh == g->ph && g->sw == g->pw && g->oh * g->ph == g->h && g->ow * g->pw == g->w;
 }
 
-/* fn(ctx, begin, end) over [0, items) in one static contiguous block per thread;
+/* fn(ctx, begin, end, t) over [0, items) in one static contiguous block per thread;
  * `work` (element visits) decides how many threads are worth starting. */
 static void rg_pool_run(int64_t items, int64_t work, int n_threads, rg_range_fn fn, void *ctx)
 {
-    int nt = rg_threads_for(work, RG_GRAIN_CHEAP, n_threads);
-    if (items <= 0) return;
-    if (nt > items) nt = (int)items;
-    if (nt <= 1) {
-        fn(ctx, 0, items);
-        return;
-    }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        const int64_t begin = items * t / T, end = items * (t + 1) / T;
-        if (begin < end) fn(ctx, begin, end);
-    }
-#else
-    fn(ctx, 0, items);
-#endif
+    rg_parallel_for(items, 1, rg_threads_for(work, RG_GRAIN_CHEAP, n_threads), fn, ctx);
 }
 
-/* Adds a thread's count of out-of-range indices to the kernel's total. */
+/* Adds a thread's count of out-of-range indices to the kernel's total (an integer sum:
+ * its order does not matter). */
 static void rg_pool_add_bad(int64_t *total, int64_t bad)
 {
-    if (bad == 0) return;
-#ifdef _OPENMP
-    #pragma omp atomic
-#endif
-    *total += bad;
+    if (bad) __atomic_fetch_add(total, bad, __ATOMIC_RELAXED);
 }
 
 /* Narrow images (LeNet's 6 channels): fewer channels than a vector has lanes, windows that

@@ -357,7 +357,7 @@ typedef struct {
     int64_t bad;            /* max backward: out-of-range indices seen */
 } RG_F(pool_ctx);
 
-static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     if (rg_pool_narrow(&t->g))
@@ -366,7 +366,7 @@ static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1)
         RG_F(max_fwd_rows)(t->out, t->ind_out, t->in, &t->g, r0, r1);
 }
 
-static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(avg_fwd_rows)(t->out, t->in, &t->g, r0, r1);
@@ -374,7 +374,7 @@ static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1)
 
 /* Output rows r = n*OH + i of [r0, r1) (sh >= ph): row i owns the input rows
  * [i*sh, (i+1)*sh) (the last one up to H), which no other output row touches. */
-static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     const rg_pool_geom *g = &t->g;
@@ -399,7 +399,7 @@ static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
 }
 
 /* Whole images [n0, n1) (sh < ph: windows overlap along rows). */
-static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     const rg_pool_geom *g = &t->g;
@@ -415,25 +415,25 @@ static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1)
     rg_pool_add_bad(&t->bad, bad);
 }
 
-static void RG_F(gmax_fwd_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(gmax_fwd_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gmax_fwd_images)(t->out, t->ind_out, t->in, t->g.h * t->g.w, t->g.c, n0, n1);
 }
 
-static void RG_F(gavg_fwd_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(gavg_fwd_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gavg_fwd_images)(t->out, t->in, t->g.h * t->g.w, t->g.c, n0, n1);
 }
 
-static void RG_F(gmax_bwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(gmax_bwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gmax_bwd_rows)(t->out, t->in, t->ind, t->g.h * t->g.w, t->g.c, r0, r1);
 }
 
-static void RG_F(gavg_bwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(gavg_bwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gavg_bwd_rows)(t->out, t->in, t->g.h * t->g.w, t->g.c, r0, r1);

@@ -36,6 +36,10 @@ const char *rg_compiler(void);      /* compiler id and version used for the kern
  * Units: elements for element-wise loops and updates. */
 #define RG_GRAIN_CHEAP     (1 << 18)   /* a few flops per element (ReLU, clip, SGD) */
 #define RG_GRAIN_TRANSCEND (1 << 16)   /* exp/tanh/erf or sqrt/div per element */
+/* Reductions across threads sum per-group partial results, the groups fixed by the
+ * problem's size (at most this many), then add them in group order: the same bits for
+ * any thread count.  Workspaces of partial sums are sized by it. */
+#define RG_REDUCE_GROUPS 16
 
 /* ---- element-wise activations ---------------------------------------------
  * One forward and one backward entry point per dtype; `kind` picks the function
@@ -93,7 +97,8 @@ void rg_noisy_relu_forward_f64(double *y, const double *x, const double *noise, 
  *   forward : y = z if z > 0 else alpha[c] z
  *   backward: dx = dy if z > 0 else alpha[c] dy;
  *             dalpha[c] = sum over rows of dy z where z <= 0 (double accumulation)
- * work: n_threads * channels doubles (per-thread partial sums).
+ * work: RG_REDUCE_GROUPS * channels doubles (per-group partial sums, added in group order,
+ * so dalpha does not depend on n_threads).
  */
 void rg_prelu_forward_f32(float *y, const float *x, const float *alpha, int64_t rows,
                           int64_t channels, int n_threads);

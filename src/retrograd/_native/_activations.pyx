@@ -8,7 +8,7 @@ of bounds.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
-from rg_capi cimport (RG_ACT_COUNT, rg_activation_forward_f32, rg_activation_forward_f64,
+from rg_capi cimport (RG_ACT_COUNT, RG_REDUCE_GROUPS, rg_activation_forward_f32, rg_activation_forward_f64,
                       rg_activation_backward_f32, rg_activation_backward_f64,
                       rg_rrelu_forward_f32, rg_rrelu_forward_f64, rg_rrelu_backward_f32,
                       rg_rrelu_backward_f64, rg_noisy_relu_forward_f32, rg_noisy_relu_forward_f64,
@@ -131,15 +131,15 @@ def prelu_backward(const floating[:, ::1] dy, const floating[:, ::1] x,
                    double[:, ::1] work, int n_threads):
     """dx = dy where x > 0, else alpha[c] * dy;  dalpha[c] = sum of dy * x where x <= 0.
 
-    work: (n_threads, channels) float64 scratch for the per-thread partial sums."""
+    work: (RG_REDUCE_GROUPS, channels) float64 scratch for the per-group partial sums."""
     cdef int64_t rows = dy.shape[0], channels = dy.shape[1]
     _check_prelu((("x", (x.shape[0], x.shape[1])), ("dx", (dx.shape[0], dx.shape[1]))),
                  rows, channels, alpha.shape[0])
     if dalpha.shape[0] != channels:
         raise ValueError(f"prelu kernel: expected dalpha of length {channels}, "
                          f"got {dalpha.shape[0]!r}")
-    if n_threads < 1 or work.shape[0] < n_threads or work.shape[1] != channels:
-        raise ValueError(f"prelu kernel: expected work of shape {(n_threads, channels)}, "
+    if work.shape[0] < RG_REDUCE_GROUPS or work.shape[1] != channels:
+        raise ValueError(f"prelu kernel: expected work of shape {(RG_REDUCE_GROUPS, channels)}, "
                          f"got {(work.shape[0], work.shape[1])!r}")
     if channels == 0:
         return
@@ -153,3 +153,6 @@ def prelu_backward(const floating[:, ::1] dy, const floating[:, ::1] x,
         else:
             rg_prelu_backward_f64(&dx[0, 0], &dalpha[0], &dy[0, 0], &x[0, 0], &alpha[0],
                                   &work[0, 0], rows, channels, n_threads)
+
+
+REDUCE_GROUPS = RG_REDUCE_GROUPS   # rows of prelu_backward's work

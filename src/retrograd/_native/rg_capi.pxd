@@ -11,6 +11,7 @@ cdef extern from "retrograd.h" nogil:
     int RG_SIMD_AVX512
     int64_t RG_GRAIN_CHEAP
     int64_t RG_GRAIN_TRANSCEND
+    int64_t RG_REDUCE_GROUPS
 
     int RG_ACT_COUNT
     void rg_activation_forward_f32(float *y, const float *x, int64_t n,

@@ -144,14 +144,15 @@ def prelu_forward(x, alpha):
 
 def prelu_backward(dy, x, alpha):
     """Native PReLU backward (C kernel rg_prelu_backward) -> (dx, dalpha); dalpha is
-    reduced per thread in double precision, then summed in thread order."""
+    reduced per group of rows in double precision, then summed in group order (the groups
+    do not depend on the thread count, so neither does dalpha)."""
     alpha = np.ascontiguousarray(alpha, dtype=x.dtype)
     x2 = _prelu_view(x, alpha)
     dy2 = np.ascontiguousarray(dy, dtype=x.dtype).reshape(x2.shape)
     dx = np.empty_like(x2)
     dalpha = np.empty_like(alpha)
     n_threads = get_num_threads()
-    work = np.empty((n_threads, alpha.shape[0]), dtype=np.float64)
+    work = np.empty((_activations.REDUCE_GROUPS, alpha.shape[0]), dtype=np.float64)
     _activations.prelu_backward(dy2, x2, alpha, dx, dalpha, work, n_threads)
     return dx.reshape(np.shape(x)), dalpha
 
