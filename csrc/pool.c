@@ -2,8 +2,9 @@
  * pool.c -- 2-D pooling of NHWC images, forward and backward.
  *
  * x (N, H, W, C), windows of ph x pw taken every sh rows and sw columns, no
- * padding:  OH = (H - ph) / sh + 1,  OW = (W - pw) / sw + 1;  y, dy, indices
- * (N, OH, OW, C).  Window (i, j) covers x[n, i*sh + p, j*sw + q, c], p < ph, q < pw.
+ * padding:  OH = (H - ph) / sh + 1,  OW = (W - pw) / sw + 1 (computed once, by the
+ * caller, and passed in; (OH - 1) sh + ph <= H is all the kernels rely on);  y, dy,
+ * indices (N, OH, OW, C).  Window (i, j) covers x[n, i*sh + p, j*sw + q, c], p < ph, q < pw.
  *   max      y = max_{p,q} x[...];  indices = p*pw + q of the FIRST maximum in
  *            row-major window order, a NaN counting as larger than any number
  *            (NumPy's argmax, so both backends pick the same element);
@@ -37,16 +38,13 @@
 #include <string.h>
 #include "rg_internal.h"
 
+/* The geometry of one call, as the caller computed it (OH, OW come with the arguments:
+ * the C code never derives them). */
 typedef struct {
     int64_t n, h, w, c, oh, ow, ph, pw, sh, sw;
 } rg_pool_geom;
 
-static rg_pool_geom rg_pool_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t ph,
-                                     int64_t pw, int64_t sh, int64_t sw)
-{
-    rg_pool_geom g = { n, h, w, c, (h - ph) / sh + 1, (w - pw) / sw + 1, ph, pw, sh, sw };
-    return g;
-}
+
 
 /* Windows that tile the image exactly: every dx element belongs to one window. */
 static int rg_pool_tiles(const rg_pool_geom *g)

@@ -6,6 +6,7 @@ functions; against the NumPy reference kernels; for independence from the
 thread count, read-only and non-contiguous inputs, odd sizes, huge inputs, and
 for the size checks of the Cython wrappers.
 """
+import inspect
 import math
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def test_prelu_matches_reference(dtype, channels):
 
 
 def test_prelu_rejects_alpha_of_wrong_length():
-    with pytest.raises(ValueError, match="prelu kernel: expected alpha of shape"):
+    with pytest.raises(ValueError, match=r"PReLU: expected alpha of shape \(1,\) or \(3,\)"):
         native_ops.prelu_forward(np.zeros((2, 3), np.float32), np.ones(2, np.float32))
 
 
@@ -308,18 +309,26 @@ def test_wrappers_check_lengths():
     f = np.zeros(8, np.float32)
     short = np.zeros(7, np.float32)
     m = np.zeros((2, 4), np.float32)
+    # (the default owner of each wrapper is the public class it serves)
     cases = [
-        (lambda: _activations.forward(0, f, short, 0.0, 0.0, 1), "expected output of length 8"),
-        (lambda: _activations.forward(99, f, f, 0.0, 0.0, 1), "expected kind in"),
-        (lambda: _activations.backward(2, f, f, short, f, 0.0, 0.0, 1), "expected arrays of length"),
-        (lambda: _activations.rrelu_forward(f, short, f, 1), "expected slopes of length 8"),
-        (lambda: _activations.rrelu_backward(f, f, f, short, 1), "expected dx of length 8"),
-        (lambda: _activations.noisy_relu_forward(f, short, f, 1), "expected noise of length 8"),
-        (lambda: _activations.prelu_forward(m, short, m, 1), "expected alpha of length 4"),
+        (lambda: _activations.forward(0, f, short, 0.0, 0.0, 1),
+         r"ElementwiseActivation: expected y of shape \(8,\), got \(7,\)"),
+        (lambda: _activations.forward(99, f, f, 0.0, 0.0, 1),
+         r"ElementwiseActivation: expected 0 <= kind < RG_ACT_COUNT, got kind=99"),
+        (lambda: _activations.backward(2, f, f, short, f, 0.0, 0.0, 1, owner="Sigmoid"),
+         r"Sigmoid: expected y of shape \(8,\), got \(7,\)"),
+        (lambda: _activations.rrelu_forward(f, short, f, 1), r"RReLU: expected slopes of shape \(8,\)"),
+        (lambda: _activations.rrelu_backward(f, f, f, short, 1), r"RReLU: expected dx of shape \(8,\)"),
+        (lambda: _activations.noisy_relu_forward(f, short, f, 1),
+         r"NoisyReLU: expected noise of shape \(8,\)"),
+        (lambda: _activations.prelu_forward(m, short, m, 1), r"PReLU: expected alpha of shape \(4,\)"),
         (lambda: _activations.prelu_backward(m, m, f[:4], m, f[:4], np.zeros((1, 4)), 2),
-         r"expected work of shape \(16, 4\)"),
-        (lambda: _softmax.forward(m, np.zeros((4, 2), np.float32), 1), "expected y of shape"),
-        (lambda: _softmax.cross_entropy(m, m, m, np.zeros(3), 1), "expected row_loss of length 2"),
+         r"PReLU: expected groups >= RG_REDUCE_GROUPS, got groups=1"),
+        (lambda: _softmax.forward(m, np.zeros((4, 2), np.float32), 1),
+         r"Softmax: expected y of shape \(2, 4\), got \(4, 2\)"),
+        (lambda: _softmax.cross_entropy(m, m, m, np.zeros(3), 1),
+         r"CategoricalCrossEntropy: expected row_loss of shape \(2,\), got \(3,\)"),
+        (lambda: _softmax.forward(m, m, 0), r"Softmax: expected n_threads >= 1, got 0"),
     ]
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -351,3 +360,50 @@ def test_nan_propagates_like_the_reference(name, dtype):
         reference = getattr(numpy_ops, f"{name}_forward")(x, *hyper)
     np.testing.assert_array_equal(np.isnan(native), np.isnan(reference))
     assert np.isnan(native[[0, 3]]).all()
+
+
+# ---- one signature on both backends; errors name the public owner ------------------------
+def _public_functions(module):
+    return {name: f for name, f in vars(module).items()
+            if callable(f) and not name.startswith("_") and not inspect.isclass(f)
+            and not inspect.ismodule(f) and getattr(f, "__module__", None) == module.__name__}
+
+
+def test_native_ops_has_the_signatures_of_numpy_ops():
+    # layers call ops.<kernel>(...) on either backend: the same names, the same parameters
+    reference, native = _public_functions(numpy_ops), _public_functions(native_ops)
+    assert sorted(reference) == sorted(native)
+    for name, f in reference.items():
+        assert inspect.signature(native[name]) == inspect.signature(f), name
+
+
+def test_default_owners_are_the_public_classes_users_call():
+    from retrograd import layers, losses, optimizers
+    from retrograd._native._table import KERNELS
+    public = {n for m in (layers, losses, optimizers) for n in dir(m) if n[:1].isupper()}
+    for name, f in _public_functions(native_ops).items():
+        assert inspect.signature(f).parameters["owner"].default in public, name
+    for kernel in KERNELS:
+        assert kernel.owner is None or kernel.owner in public, kernel.name
+
+
+@pytest.mark.parametrize("call", [
+    lambda owner: native_ops.elu_backward(np.zeros(3), np.zeros(3), np.zeros(2), 1.0,
+                                          owner=owner),
+    lambda owner: native_ops.rrelu_forward(np.zeros(3), np.zeros(4), owner=owner),
+    lambda owner: native_ops.prelu_forward(np.zeros((2, 3)), np.ones(2), owner=owner),
+    lambda owner: native_ops.softmax_cross_entropy(np.zeros((2, 3)), np.zeros((3, 2)),
+                                                   owner=owner),
+    lambda owner: native_ops.dense_forward(np.zeros((2, 3)), np.zeros((4, 2)), np.zeros(2),
+                                           owner=owner),
+    lambda owner: native_ops.maxpool2d_backward(np.zeros((1, 1, 1, 1)),
+                                                np.zeros((1, 1, 1, 1), np.int32),
+                                                (1, 4, 4, 1), (2, 2), (2, 2), owner=owner),
+    lambda owner: native_ops.dropout_forward(np.zeros(3), np.ones(2, bool), 2.0, owner=owner),
+    lambda owner: native_ops.adam_step([np.zeros(2)], [np.zeros(3)], [np.zeros(2)],
+                                       [np.zeros(2)], 0.1, 0.9, 0.99, 1e-8, 0.1, 0.01,
+                                       owner=owner),
+])
+def test_errors_start_with_the_owner_passed_down(call):
+    with pytest.raises(ValueError, match=r"^Mine: expected .*, got "):
+        call("Mine")

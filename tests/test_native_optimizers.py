@@ -7,6 +7,7 @@ independence from the thread count (a thread's block spanning several arrays),
 lists of odd and empty arrays, non-contiguous and read-only gradients, and the
 checks of the Cython wrapper.
 """
+import inspect
 import math
 
 import numpy as np
@@ -269,29 +270,29 @@ def _read_only(a):
 
 BAD_CALLS = [
     (lambda: _adam([np.zeros((4, 3), np.float32).T]), ValueError,
-     r"adam_step: expected params\[0\] C-contiguous, got a non-contiguous array"),
+     r"Adam: expected params\[0\] C-contiguous, got a non-contiguous array"),
     (lambda: _adam([_read_only(np.zeros(3, np.float32))]), ValueError,
-     r"adam_step: expected params\[0\] writeable, got a read-only array"),
+     r"Adam: expected params\[0\] writeable, got a read-only array"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[_read_only(np.zeros(3, np.float32))]),
-     ValueError, r"adam_step: expected m\[0\] writeable"),
+     ValueError, r"Adam: expected m\[0\] writeable"),
     (lambda: _adam([np.zeros(3, np.float32)], v=[np.zeros(6, np.float32)[::2]]), ValueError,
-     r"adam_step: expected v\[0\] C-contiguous"),
+     r"Adam: expected v\[0\] C-contiguous"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[np.zeros(3)]), TypeError,
-     r"adam_step: expected m\[0\] of dtype float32 \(that of params\[0\]\), got dtype float64"),
+     r"Adam: expected m\[0\] of dtype float32 \(that of params\[0\]\), got dtype float64"),
     (lambda: _adam([np.zeros(3, np.float32), np.zeros(2)]), TypeError,
-     r"adam_step: expected params\[1\] of dtype float32"),
+     r"Adam: expected params\[1\] of dtype float32"),
     (lambda: _adam([np.zeros(3, np.int64)], m=[np.zeros(3, np.int64)]), TypeError,
-     r"adam_step: expected params\[0\] a float32 or float64 ndarray, got dtype 'int64'"),
+     r"Adam: expected params\[0\] a float32 or float64 ndarray, got dtype 'int64'"),
     (lambda: _adam([[0.0, 1.0]]), TypeError,
-     r"adam_step: expected params\[0\] a float32 or float64 ndarray, got 'list'"),
+     r"Adam: expected params\[0\] a float32 or float64 ndarray, got 'list'"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[np.zeros(4, np.float32)]), ValueError,
-     r"adam_step: expected m\[0\] of shape \(3,\) \(that of params\[0\]\), got shape \(4,\)"),
+     r"Adam: expected m\[0\] of shape \(3,\) \(that of params\[0\]\), got shape \(4,\)"),
     (lambda: _adam([np.zeros((2, 3), np.float32)], v=[np.zeros((3, 2), np.float32)]), ValueError,
-     r"adam_step: expected v\[0\] of shape \(2, 3\)"),
+     r"Adam: expected v\[0\] of shape \(2, 3\)"),
     (lambda: _adam([np.zeros(3, np.float32)], grads=[]), ValueError,
-     r"adam_step: expected grads with 1 arrays \(one per param\), got 0"),
+     r"Adam: expected grads with 1 arrays \(one per param\), got 0"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[]), ValueError,
-     r"adam_step: expected m with 1 arrays \(one per param\), got 0"),
+     r"Adam: expected m with 1 arrays \(one per param\), got 0"),
 ]
 
 
@@ -313,8 +314,44 @@ def test_refused_call_changes_nothing():
 
 def test_thread_count_is_checked():
     from retrograd._native import _optimizers
-    with pytest.raises(ValueError, match="sgd_step: expected n_threads >= 1, got 0"):
-        _optimizers.sgd([np.zeros(2)], [np.zeros(2)], 0.1, 0)
+    with pytest.raises(ValueError, match="SGD: expected n_threads >= 1, got 0"):
+        _optimizers.step(0, [np.zeros(2)], [np.zeros(2)], (), (0.1,), 0, "SGD")
+
+
+@pytest.mark.parametrize("kind, states, scalars, message", [
+    (-1, (), (0.1,), r"expected an optimizer kind in \[0, 11\), got -1"),
+    (11, (), (0.1,), r"expected an optimizer kind in \[0, 11\), got 11"),
+    (0, ([np.zeros(2)],), (0.1,), r"expected 0 state lists, got 1"),
+    (5, ([np.zeros(2)],), (0.1,) * 6, r"expected 2 state lists, got 1"),
+    (0, (), (), r"expected 1 scalars, got 0"),
+    (5, ([np.zeros(2)], [np.zeros(2)]), (0.1,) * 7, r"expected 6 scalars, got 7"),
+])
+def test_the_one_entry_point_checks_kind_states_and_scalars(kind, states, scalars, message):
+    # one wrapper serves every optimizer: the kind must exist, and the state lists and
+    # scalars must be as many as the C update of that kind reads
+    from retrograd._native import _optimizers
+    p = [np.ones(2)]
+    with pytest.raises(ValueError, match="Opt: " + message):
+        _optimizers.step(kind, p, [np.ones(2)], states, scalars, 1, "Opt")
+    np.testing.assert_array_equal(p[0], 1.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_step_is_the_kind_of_the_table(name):
+    # native_ops.<name>_step forwards to the entry point with the kind of the kernel table;
+    # called by keywords, positionally, or with a caller's owner, it does the same update
+    params, state, grads = make_problem(name, [(5,)], np.float64, seed=2)
+    by_keywords = make_problem(name, [(5,)], np.float64, seed=2)
+    scalars = OPTIMIZERS[name][1](1)
+    order = list(inspect.signature(getattr(numpy_ops, f"{name}_step")).parameters)
+    positional = [state[k] if k in state else scalars[k] for k in order[2:-1]]   # not owner
+    getattr(native_ops, f"{name}_step")(params, grads[0], *positional, owner="Mine")
+    getattr(native_ops, f"{name}_step")(by_keywords[0], by_keywords[2][0], **by_keywords[1],
+                                        **scalars)
+    for a, b in zip(params, by_keywords[0]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="^Mine: expected grads with 1 arrays"):
+        getattr(native_ops, f"{name}_step")(params, [], *positional, owner="Mine")
 
 
 # ---- against torch.optim: the same trajectories (float64) ------------------------------------
