@@ -133,4 +133,5 @@ def step(int kind, params, grads, tuple states, tuple scalars, int n_threads, st
     cdef void **S2 = b.ptrs + 2 * b.n if n_states >= 2 else NULL
     cdef void **G = b.ptrs + (1 + n_states) * b.n
     with nogil:
-        rg_optim_step(b.is_double, b.ptrs, S1, S2, G, b.sizes, b.n, kind, values, n_threads)
+        rg_optim_step(b.is_double, b.ptrs, S1, S2, <const void **>G, b.sizes, b.n, kind, values,
+                      n_threads)
