@@ -93,6 +93,18 @@ _CONV_WORKSPACE = (f"ws >= {_CONV_NEED}",
 _DENSE_NEED = "rg_dense_workspace_size(is_double, N, I, O, n_threads)"
 _DENSE_WORKSPACE = (f"ws >= {_DENSE_NEED}",
                     f"a workspace of at least {{{_DENSE_NEED}}} elements, got {{ws}}")
+_WINDOW_SIZES = ("int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow, int64_t ph, "
+                 "int64_t pw, int64_t sh, int64_t sw, int n_threads")
+_WINDOW_CHECKS = ("ph >= 1", "pw >= 1", "sh >= 1", "sw >= 1", "oh >= 1", "ow >= 1",
+                  "(oh - 1) * sh + ph <= h", "(ow - 1) * sw + pw <= w")
+_INT32_WINDOW = ("ph * pw <= MAX_POSITIONS",)
+_IMAGE_SIZES = "int64_t n, int64_t hw, int64_t c, int n_threads"
+_NO_IMAGE = "n == 0 or hw == 0 or c == 0"
+_CONV_SIZES = ("int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH, int64_t KW, "
+               "int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW, "
+               "int n_threads")
+_CONV_CHECKS = ("N >= 1", "H >= 1", "W >= 1", "C >= 1", "F >= 1", "KH >= 1", "KW >= 1",
+                "sh >= 1", "sw >= 1", "pt >= 0", "pl >= 0", "OH >= 1", "OW >= 1", _CONV_WORKSPACE)
 K = Kernel
 KERNELS = (
     # ---- element-wise activations (csrc/activations.c) --------------------------------
@@ -149,84 +161,55 @@ KERNELS = (
 
     # ---- pooling (csrc/pool.c): geometry (oh, ow) from the output's shape --------------
     K("_pool", "max2d_forward", "pool_max2d_forward",
-      "T *y[n, oh, ow, c], int32_t *indices[n, oh, ow, c], const T *x[n, h, w, c], int64_t n, "
-      "int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow, int64_t ph, int64_t pw, "
-      "int64_t sh, int64_t sw, int n_threads",
-      args="x, y, indices, ph, pw, sh, sw, n_threads",
-      checks=("ph >= 1", "pw >= 1", "sh >= 1", "sw >= 1", "oh >= 1", "ow >= 1",
-              "(oh - 1) * sh + ph <= h", "(ow - 1) * sw + pw <= w", "ph * pw <= MAX_POSITIONS"),
+      "T *y[n, oh, ow, c], int32_t *indices[n, oh, ow, c], const T *x[n, h, w, c], "
+      + _WINDOW_SIZES,
+      args="x, y, indices, ph, pw, sh, sw, n_threads", checks=_WINDOW_CHECKS + _INT32_WINDOW,
       skip="n == 0 or c == 0", owner="MaxPooling2D"),
     K("_pool", "max2d_backward", "pool_max2d_backward",
       "T *dx[n, h, w, c], const T *dy[n, oh, ow, c], const int32_t *indices[n, oh, ow, c], "
-      "int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh, int64_t ow, int64_t ph, "
-      "int64_t pw, int64_t sh, int64_t sw, int n_threads",
+      + _WINDOW_SIZES,
       args="dy, indices, dx, ph, pw, sh, sw, n_threads", returns="int64_t",
-      checks=("ph >= 1", "pw >= 1", "sh >= 1", "sw >= 1", "oh >= 1", "ow >= 1",
-              "(oh - 1) * sh + ph <= h", "(ow - 1) * sw + pw <= w", "ph * pw <= MAX_POSITIONS"),
-      skip="n == 0 or c == 0", owner="MaxPooling2D"),
+      checks=_WINDOW_CHECKS + _INT32_WINDOW, skip="n == 0 or c == 0", owner="MaxPooling2D"),
     K("_pool", "avg2d_forward", "pool_avg2d_forward",
-      "T *y[n, oh, ow, c], const T *x[n, h, w, c], int64_t n, int64_t h, int64_t w, "
-      "int64_t c, int64_t oh, int64_t ow, int64_t ph, int64_t pw, int64_t sh, int64_t sw, "
-      "int n_threads",
-      args="x, y, ph, pw, sh, sw, n_threads",
-      checks=("ph >= 1", "pw >= 1", "sh >= 1", "sw >= 1", "oh >= 1", "ow >= 1",
-              "(oh - 1) * sh + ph <= h", "(ow - 1) * sw + pw <= w"),
-      skip="n == 0 or c == 0", owner="AveragePooling2D"),
+      "T *y[n, oh, ow, c], const T *x[n, h, w, c], " + _WINDOW_SIZES,
+      args="x, y, ph, pw, sh, sw, n_threads", checks=_WINDOW_CHECKS, skip="n == 0 or c == 0",
+      owner="AveragePooling2D"),
     K("_pool", "avg2d_backward", "pool_avg2d_backward",
-      "T *dx[n, h, w, c], const T *dy[n, oh, ow, c], int64_t n, int64_t h, int64_t w, "
-      "int64_t c, int64_t oh, int64_t ow, int64_t ph, int64_t pw, int64_t sh, int64_t sw, "
-      "int n_threads",
-      args="dy, dx, ph, pw, sh, sw, n_threads",
-      checks=("ph >= 1", "pw >= 1", "sh >= 1", "sw >= 1", "oh >= 1", "ow >= 1",
-              "(oh - 1) * sh + ph <= h", "(ow - 1) * sw + pw <= w"),
-      skip="n == 0 or c == 0", owner="AveragePooling2D"),
+      "T *dx[n, h, w, c], const T *dy[n, oh, ow, c], " + _WINDOW_SIZES,
+      args="dy, dx, ph, pw, sh, sw, n_threads", checks=_WINDOW_CHECKS, skip="n == 0 or c == 0",
+      owner="AveragePooling2D"),
     # the global kernels see images as (N, H W, C)
     K("_pool", "global_max_forward", "pool_global_max_forward",
-      "T *y[n, c], int32_t *indices[n, c], const T *x[n, hw, c], int64_t n, int64_t hw, "
-      "int64_t c, int n_threads",
-      args="x, y, indices, n_threads", checks=("hw <= MAX_POSITIONS",),
-      skip="n == 0 or hw == 0 or c == 0", owner="GlobalMaxPooling2D"),
+      "T *y[n, c], int32_t *indices[n, c], const T *x[n, hw, c], " + _IMAGE_SIZES,
+      args="x, y, indices, n_threads", checks=("hw <= MAX_POSITIONS",), skip=_NO_IMAGE,
+      owner="GlobalMaxPooling2D"),
     K("_pool", "global_max_backward", "pool_global_max_backward",
-      "T *dx[n, hw, c], const T *dy[n, c], const int32_t *indices[n, c], int64_t n, "
-      "int64_t hw, int64_t c, int n_threads",
+      "T *dx[n, hw, c], const T *dy[n, c], const int32_t *indices[n, c], " + _IMAGE_SIZES,
       args="dy, indices, dx, n_threads", returns="int64_t", checks=("hw <= MAX_POSITIONS",),
-      skip="n == 0 or hw == 0 or c == 0", owner="GlobalMaxPooling2D"),
+      skip=_NO_IMAGE, owner="GlobalMaxPooling2D"),
     K("_pool", "global_avg_forward", "pool_global_avg_forward",
-      "T *y[n, c], const T *x[n, hw, c], int64_t n, int64_t hw, int64_t c, int n_threads",
-      args="x, y, n_threads", skip="n == 0 or hw == 0 or c == 0",
-      owner="GlobalAveragePooling2D"),
+      "T *y[n, c], const T *x[n, hw, c], " + _IMAGE_SIZES,
+      args="x, y, n_threads", skip=_NO_IMAGE, owner="GlobalAveragePooling2D"),
     K("_pool", "global_avg_backward", "pool_global_avg_backward",
-      "T *dx[n, hw, c], const T *dy[n, c], int64_t n, int64_t hw, int64_t c, int n_threads",
-      args="dy, dx, n_threads", skip="n == 0 or hw == 0 or c == 0",
-      owner="GlobalAveragePooling2D"),
+      "T *dx[n, hw, c], const T *dy[n, c], " + _IMAGE_SIZES,
+      args="dy, dx, n_threads", skip=_NO_IMAGE, owner="GlobalAveragePooling2D"),
 
-    # ---- convolution (csrc/conv.c): geometry (oh, ow) from the output's shape ------------
+    # ---- convolution (csrc/conv.c): geometry (OH, OW) from the output's shape ------------
     K("_conv", "workspace_size", "conv2d_workspace_size",
       "int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH, int64_t KW, int64_t sh, "
       "int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads",
-      returns="int64_t",
-      checks=("H >= 1", "W >= 1", "C >= 1", "F >= 1", "KH >= 1", "KW >= 1", "sh >= 1",
-              "sw >= 1", "pt >= 0", "pl >= 0", "OH >= 1", "OW >= 1"), owner="Conv2D"),
+      returns="int64_t", checks=_CONV_CHECKS[1:-1], owner="Conv2D"),
     K("_conv", "forward", "conv2d_forward",
       "T *y[N, OH, OW, F], T *work[ws], const T *x[N, H, W, C], const T *wm[KH * KW * C, F], "
-      "const T *b[F], int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH, "
-      "int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW, "
-      "int n_threads",
-      args="x, wm, b, KH, KW, sh, sw, pt, pl, y, work, n_threads",
-      checks=("N >= 1", "H >= 1", "W >= 1", "C >= 1", "F >= 1", "KH >= 1", "KW >= 1",
-              "sh >= 1", "sw >= 1", "pt >= 0", "pl >= 0", "OH >= 1", "OW >= 1",
-              _CONV_WORKSPACE),
+      "const T *b[F], " + _CONV_SIZES,
+      args="x, wm, b, KH, KW, sh, sw, pt, pl, y, work, n_threads", checks=_CONV_CHECKS,
       owner="Conv2D"),
     K("_conv", "backward", "conv2d_backward",
       "T *dx[N, H, W, C]?, T *dwm[KH * KW * C, F], T *db[F], T *work[ws], "
       "const T *dy[N, OH, OW, F], const T *x[N, H, W, C], const T *wmt[F, KH * KW * C], "
-      "int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t KH, int64_t KW, "
-      "int64_t sh, int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW, int n_threads",
+      + _CONV_SIZES,
       args="x, wmt, dy, KH, KW, sh, sw, pt, pl, dx, dwm, db, work, n_threads",
-      checks=("N >= 1", "H >= 1", "W >= 1", "C >= 1", "F >= 1", "KH >= 1", "KW >= 1",
-              "sh >= 1", "sw >= 1", "pt >= 0", "pl >= 0", "OH >= 1", "OW >= 1",
-              _CONV_WORKSPACE),
-      owner="Conv2D"),
+      checks=_CONV_CHECKS, owner="Conv2D"),
 
     # ---- dense (csrc/dense.c) --------------------------------------------------------------
     K("_dense", "workspace_size", "dense_workspace_size",
@@ -252,4 +235,3 @@ KERNELS = (
       "T *const *params, T *const *s1, T *const *s2, const T *const *grads, "
       "const int64_t *sizes, int64_t n_arrays, int kind, const double *scalars, int n_threads"),
 )
-del K, _CONV_NEED, _CONV_WORKSPACE, _DENSE_NEED, _DENSE_WORKSPACE
