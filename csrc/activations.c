@@ -24,18 +24,16 @@
  * And prelu, s = z if z > 0 else alpha[c] z, with its slope gradient (below).
  *
  * Layout: x, y, dx, dy (and w) are contiguous arrays of n elements.
- * Threading: rg_parallel_range over elements (static contiguous blocks; a fixed
- * thread count gives a fixed split); the per-block loop is compiled for the
- * x86-64 baseline and for AVX2+FMA.  Cheap kinds use RG_GRAIN_CHEAP, the
- * transcendental ones RG_GRAIN_TRANSCEND.
+ * Threading: rg_parallel_for over elements (static contiguous blocks of whole
+ * 16-element groups; every element is computed alone, so no result depends on the
+ * thread count); the per-block loop is compiled for the x86-64 baseline and for
+ * AVX2+FMA.  Cheap kinds use RG_GRAIN_CHEAP, the transcendental ones
+ * RG_GRAIN_TRANSCEND.
  * Workspace: none, except prelu's backward (see its comment).  Each kernel
  * makes one pass over memory and no temporaries.
  */
 #include "rg_internal.h"
 #include "rg_math.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define RG_GELU_K 0.79788456080286535588             /* sqrt(2/pi) */
 #define RG_GELU_C 0.044715

@@ -113,10 +113,10 @@ RG_INLINE void RG_CAT(RG_F(act_backward_chunk), _body)(RG_T *restrict dx, const 
     }
     case RG_ACT_HARD_SIGMOID: RG_MAP_GRAD_X(v > RG_C(-3) && v < RG_C(3) ? g / RG_C(6) : RG_C(0)); break;
     case RG_ACT_HARD_TANH:    RG_MAP_GRAD_X(v > a && v < b ? g : RG_C(0)); break;
-    case RG_ACT_ELU:          RG_MAP_GRAD_X(v > 0 ? g : g * (a * RG_F(rg_exp)(v))); break;
+    case RG_ACT_ELU:          RG_MAP_GRAD_X(v > 0 ? g : g * (a * RG_F(rg_exp_flushed)(v))); break;
     case RG_ACT_SELU: {
         RG_MAP_GRAD_X(g * (v > 0 ? RG_C(RG_SELU_LAMBDA)
-                                 : RG_C(RG_SELU_LAMBDA * RG_SELU_ALPHA) * RG_F(rg_exp)(v)));
+                                 : RG_C(RG_SELU_LAMBDA * RG_SELU_ALPHA) * RG_F(rg_exp_flushed)(v)));
         break;
     }
     case RG_ACT_GELU_ERF:     RG_MAP_GRAD_X(g * RG_F(rg_gelu_erf_grad)(v)); break;
@@ -142,13 +142,13 @@ typedef struct {
     RG_T a, b;
 } RG_F(act_ctx);
 
-static void RG_F(act_forward_range)(void *p, int64_t begin, int64_t end)
+static void RG_F(act_forward_range)(void *p, int64_t begin, int64_t end, int t)
 {
     const RG_F(act_ctx) *c = p;
     RG_F(act_forward_chunk)(c->out + begin, c->x + begin, end - begin, c->kind, c->a, c->b);
 }
 
-static void RG_F(act_backward_range)(void *p, int64_t begin, int64_t end)
+static void RG_F(act_backward_range)(void *p, int64_t begin, int64_t end, int t)
 {
     const RG_F(act_ctx) *c = p;
     RG_F(act_backward_chunk)(c->out + begin, c->dy + begin, c->x ? c->x + begin : NULL,
@@ -166,14 +166,16 @@ void RG_F(rg_activation_forward)(RG_T *y, const RG_T *x, int64_t n, int kind, do
                                  int n_threads)
 {
     RG_F(act_ctx) c = { y, NULL, x, NULL, kind, (RG_T)a, (RG_T)b };
-    rg_parallel_range(n, RG_F(act_grain)(kind), n_threads, RG_F(act_forward_range), &c);
+    rg_parallel_for(n, 16, rg_threads_for(n, RG_F(act_grain)(kind), n_threads),
+                    RG_F(act_forward_range), &c);
 }
 
 void RG_F(rg_activation_backward)(RG_T *dx, const RG_T *dy, const RG_T *x, const RG_T *y, int64_t n,
                                   int kind, double a, double b, int n_threads)
 {
     RG_F(act_ctx) c = { dx, dy, x, y, kind, (RG_T)a, (RG_T)b };
-    rg_parallel_range(n, RG_F(act_grain)(kind), n_threads, RG_F(act_backward_range), &c);
+    rg_parallel_for(n, 16, rg_threads_for(n, RG_F(act_grain)(kind), n_threads),
+                    RG_F(act_backward_range), &c);
 }
 
 /* ---- activations with a second input array (RReLU slopes, NoisyReLU noise) ---- */
@@ -213,29 +215,34 @@ typedef struct {
     int op;
 } RG_F(aux_ctx);
 
-static void RG_F(aux_range)(void *p, int64_t begin, int64_t end)
+static void RG_F(aux_range)(void *p, int64_t begin, int64_t end, int t)
 {
     const RG_F(aux_ctx) *c = p;
     RG_F(aux_chunk)(c->out + begin, c->u + begin, c->x + begin, c->w + begin, end - begin, c->op);
 }
 
+static void RG_F(aux_run)(RG_F(aux_ctx) *c, int64_t n, int64_t grain, int n_threads)
+{
+    rg_parallel_for(n, 16, rg_threads_for(n, grain, n_threads), RG_F(aux_range), c);
+}
+
 void RG_F(rg_rrelu_forward)(RG_T *y, const RG_T *x, const RG_T *slopes, int64_t n, int n_threads)
 {
     RG_F(aux_ctx) c = { y, x, x, slopes, RG_AUX_RRELU_FWD };
-    rg_parallel_range(n, RG_GRAIN_CHEAP, n_threads, RG_F(aux_range), &c);
+    RG_F(aux_run)(&c, n, RG_GRAIN_CHEAP, n_threads);
 }
 
 void RG_F(rg_rrelu_backward)(RG_T *dx, const RG_T *dy, const RG_T *x, const RG_T *slopes, int64_t n,
                              int n_threads)
 {
     RG_F(aux_ctx) c = { dx, dy, x, slopes, RG_AUX_RRELU_BWD };
-    rg_parallel_range(n, RG_GRAIN_CHEAP, n_threads, RG_F(aux_range), &c);
+    RG_F(aux_run)(&c, n, RG_GRAIN_CHEAP, n_threads);
 }
 
 void RG_F(rg_noisy_relu_forward)(RG_T *y, const RG_T *x, const RG_T *noise, int64_t n, int n_threads)
 {
     RG_F(aux_ctx) c = { y, x, x, noise, RG_AUX_NOISY_FWD };
-    rg_parallel_range(n, RG_GRAIN_TRANSCEND, n_threads, RG_F(aux_range), &c);
+    RG_F(aux_run)(&c, n, RG_GRAIN_TRANSCEND, n_threads);
 }
 
 /* ---- PReLU: slopes per channel (last axis) -------------------------------------- */
@@ -305,7 +312,7 @@ typedef struct {
     int64_t channels;
 } RG_F(prelu_ctx);
 
-static void RG_F(prelu_forward_range)(void *p, int64_t begin, int64_t end)
+static void RG_F(prelu_forward_range)(void *p, int64_t begin, int64_t end, int t)
 {
     const RG_F(prelu_ctx) *c = p;
     RG_F(prelu_forward_chunk)(c->out + begin * c->channels, c->x + begin * c->channels, c->alpha,
@@ -316,39 +323,49 @@ void RG_F(rg_prelu_forward)(RG_T *y, const RG_T *x, const RG_T *alpha, int64_t r
                             int n_threads)
 {
     RG_F(prelu_ctx) c = { y, x, alpha, channels };
-    /* rows in parallel; the grain is in elements, so convert it to rows */
-    int64_t grain = RG_GRAIN_CHEAP / channels;
-    rg_parallel_range(rows, grain > 0 ? grain : 1, n_threads, RG_F(prelu_forward_range), &c);
+    rg_parallel_for(rows, 16, rg_threads_for(rows * channels, RG_GRAIN_CHEAP, n_threads),
+                    RG_F(prelu_forward_range), &c);
+}
+
+typedef struct {
+    RG_T *dx;
+    double *work;
+    const RG_T *dy, *x, *alpha;
+    int64_t rows, channels, groups;
+} RG_F(prelu_bwd_ctx);
+
+/* Reduction groups [g0, g1): group g owns rows [rows g / G, rows (g+1) / G) and the
+ * partial sums work[g * channels ...]. */
+static void RG_F(prelu_backward_groups)(void *p, int64_t g0, int64_t g1, int t)
+{
+    const RG_F(prelu_bwd_ctx) *c = p;
+    const int64_t ch = c->channels;
+    for (int64_t g = g0; g < g1; ++g) {
+        const int64_t r0 = c->rows * g / c->groups, r1 = c->rows * (g + 1) / c->groups;
+        double *acc = c->work + g * ch;
+        for (int64_t k = 0; k < ch; ++k) acc[k] = 0.0;
+        RG_F(prelu_backward_chunk)(c->dx + r0 * ch, acc, c->dy + r0 * ch, c->x + r0 * ch,
+                                   c->alpha, r1 - r0, ch);
+    }
 }
 
 /* PReLU backward (see retrograd.h): dx = dy where z > 0 else alpha[c] dy, and
  * dalpha[c] = sum of dy z over the elements of channel c with z <= 0.
- * Threading: nt = min(n_threads, elements / RG_GRAIN_CHEAP, rows) threads, each
- * owning a contiguous block of rows and accumulating in double into its own
- * row of `work`; the nt partial sums are then added in thread order, so a given
- * nt always gives the same bits and nt only changes the rounding.
- * Workspace: work, n_threads * channels doubles. */
+ * Threading: the rows form rg_groups(rows) contiguous groups whatever the thread count;
+ * each group accumulates in double into its own row of `work`, the threads
+ * (min(n_threads, elements / RG_GRAIN_CHEAP)) take contiguous runs of groups, and the
+ * partial sums are added in group order: the same bits for every thread count.
+ * Workspace: work, RG_REDUCE_GROUPS * channels doubles. */
 void RG_F(rg_prelu_backward)(RG_T *dx, RG_T *dalpha, const RG_T *dy, const RG_T *x, const RG_T *alpha,
                              double *work, int64_t rows, int64_t channels, int n_threads)
 {
-    int nt = rg_threads_for(rows * channels, RG_GRAIN_CHEAP, n_threads);
-    if (nt > rows) nt = (int)rows;
-    if (nt < 1) nt = 1;
-    for (int64_t i = 0; i < (int64_t)nt * channels; ++i) work[i] = 0.0;
-    /* thread t owns rows [rows t / nt, rows (t+1) / nt) and the partial sums
-     * work[t * channels ...]; a fixed nt gives a fixed split and a fixed order. */
-#ifdef _OPENMP
-    #pragma omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)
-#endif
-    for (int t = 0; t < nt; ++t) {
-        const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-        RG_F(prelu_backward_chunk)(dx + r0 * channels, work + (int64_t)t * channels, dy + r0 * channels,
-                                   x + r0 * channels, alpha, r1 - r0, channels);
-    }
-    for (int64_t c = 0; c < channels; ++c) {
+    RG_F(prelu_bwd_ctx) c = { dx, work, dy, x, alpha, rows, channels, rg_groups(rows) };
+    rg_parallel_for(c.groups, 1, rg_threads_for(rows * channels, RG_GRAIN_CHEAP, n_threads),
+                    RG_F(prelu_backward_groups), &c);
+    for (int64_t k = 0; k < channels; ++k) {
         double s = 0.0;
-        for (int t = 0; t < nt; ++t) s += work[(int64_t)t * channels + c];
-        dalpha[c] = (RG_T)s;
+        for (int64_t g = 0; g < c.groups; ++g) s += work[g * channels + k];
+        dalpha[k] = (RG_T)s;
     }
 }
 

@@ -35,10 +35,10 @@
  * hand-off per call that made 2-thread runs up to 10x slower on a busy machine
  * (benchmarks/RESULTS.md, "Conv2D").
  *
- * Threading (static, one parallel region per call):
+ * Threading (rg_parallel: static, one parallel region per call):
  *   forward  : tiles of output pixels, a contiguous block per thread; a tile's
  *              results do not depend on the thread count.
- *   backward : the batch is cut into G = min(N, RG_CONV_GROUPS) groups of whole
+ *   backward : the batch is cut into G = rg_groups(N) (at most RG_REDUCE_GROUPS) groups of whole
  *              images, whatever the thread count; each group sums cols^T dy and
  *              dy into its own partial sums, the threads take contiguous blocks
  *              of groups, and the G partial sums are added in group order.  So
@@ -56,9 +56,6 @@
 #include <string.h>
 #include "rg_internal.h"
 #include "rg_gemm.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 typedef struct {
     int64_t H, W, C, KH, KW, sh, sw, pt, pl, OH, OW;
@@ -66,7 +63,6 @@ typedef struct {
 
 #define RG_CONV_TILE (1 << 15) /* cols elements per tile: 128 KB in float32, L2-resident */
 #define RG_CONV_GRAIN (1 << 18)/* multiply-adds per thread below which one thread runs */
-#define RG_CONV_GROUPS 16      /* image groups of the backward's kernel-gradient reduction */
 /* GCC turns short copy loops (a bias row, a dy row of F values) into memmove calls,
  * which cost more than the copy at these lengths (perf: 12% of LeNet conv1's time). */
 #define RG_NO_MEMCPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))

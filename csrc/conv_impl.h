@@ -216,7 +216,59 @@ int64_t RG_F(rg_conv2d_workspace_size)(int64_t H, int64_t W, int64_t C, int64_t 
 {
     const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
     const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
-    return P.shared + (int64_t)n_threads * P.per_thread + RG_CONV_GROUPS * P.group_size;
+    return P.shared + (int64_t)n_threads * P.per_thread + RG_REDUCE_GROUPS * P.group_size;
+}
+
+/* The arguments of one call, shared by its team (rg_parallel). */
+typedef struct {
+    rg_conv_geom g;
+    rg_conv_plan P;
+    RG_T *y, *dx, *dwm, *db, *work, *group_sums;
+    const RG_T *x, *b, *dy, *bp;
+    int64_t N, F, G;
+} RG_F(conv_call);
+
+/* Direct forward (C = 1, stride 1): whole images per thread, a contiguous block each. */
+static void RG_F(conv_forward_direct_team)(void *p, int t, int T)
+{
+    const RG_F(conv_call) *a = p;
+    const rg_conv_geom *g = &a->g;
+    const rg_conv_plan *P = &a->P;
+    RG_T *xpad = a->work + P->shared + t * P->per_thread;
+    int64_t n0, n1;
+    rg_block(a->N, 1, t, T, &n0, &n1);
+    RG_F(zero_run)(xpad, P->d_hp * P->d_ws);
+    for (int64_t n = n0; n < n1; ++n) {
+        RG_F(direct_fill_image)(xpad, a->x + n * g->H * g->W, g, P);
+        RG_F(direct_forward_image)(a->y + n * g->OH * g->OW * a->F, xpad, a->work, a->b, g, P,
+                                   a->F, xpad + P->off_tmp);
+    }
+}
+
+/* Forward by im2col tiles: a contiguous block of tiles of output pixels per thread. */
+RG_NO_MEMCPY_CALLS
+static void RG_F(conv_forward_tiles_team)(void *p, int t, int T)
+{
+    const RG_F(conv_call) *a = p;
+    const rg_conv_geom *g = &a->g;
+    const rg_conv_plan *P = &a->P;
+    const int64_t K = P->K, F = a->F, M = a->N * g->OH * g->OW, n_tiles = (M + P->mt - 1) / P->mt;
+    RG_T *cols = a->work + P->shared + t * P->per_thread;
+    int64_t tile0, tile1;
+    rg_block(n_tiles, 1, t, T, &tile0, &tile1);
+    for (int64_t tile = tile0; tile < tile1; ++tile) {
+        const int64_t m0 = tile * P->mt, m1 = m0 + P->mt < M ? m0 + P->mt : M;
+        RG_T *yt = a->y + m0 * F;
+        for (int64_t m = 0; m < m1 - m0; ++m)
+            for (int64_t f = 0; f < F; ++f) yt[m * F + f] = a->b[f];
+        if (P->transposed) {
+            RG_F(im2colT_pixels)(cols, P->mt, a->x, g, m0, m1);
+            RG_F(gemm)(yt, F, cols, 1, P->mt, a->bp, P->ldb, m1 - m0, F, K, 1);
+        } else {
+            RG_F(im2col_pixels)(cols, a->x, g, m0, m1);
+            RG_F(gemm)(yt, F, cols, K, 1, a->bp, P->ldb, m1 - m0, F, K, 1);
+        }
+    }
 }
 
 RG_NO_MEMCPY_CALLS
@@ -225,50 +277,97 @@ void RG_F(rg_conv2d_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *wm,
                              int64_t KW, int64_t sh, int64_t sw, int64_t pt, int64_t pl,
                              int64_t OH, int64_t OW, int n_threads)
 {
-    const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
-    const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
-    const int64_t K = P.K, M = N * OH * OW, n_tiles = (M + P.mt - 1) / P.mt;
+    RG_F(conv_call) a = { .g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW }, .y = y,
+                          .work = work, .x = x, .b = b, .bp = work, .N = N, .F = F };
+    a.P = rg_conv_make_plan(&a.g, F, RG_VL);
+    const int64_t K = a.P.K, M = N * OH * OW;
     int nt = rg_threads_for(M * K * F, RG_CONV_GRAIN, n_threads);
-    if (P.direct) {   /* whole images per thread, a contiguous block each */
+    if (a.P.direct) {
         if (nt > N) nt = (int)N;
-        RG_F(direct_pack_kernels)(work, wm, F, 1, K, F, P.d_f6);
-#ifdef _OPENMP
-        #pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-        {
-            const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
-            RG_T *xpad = work + P.shared + t * P.per_thread;
-            RG_F(zero_run)(xpad, P.d_hp * P.d_ws);
-            for (int64_t n = N * t / T; n < N * (t + 1) / T; ++n) {
-                RG_F(direct_fill_image)(xpad, x + n * H * W, &g, &P);
-                RG_F(direct_forward_image)(y + n * OH * OW * F, xpad, work, b, &g, &P, F,
-                                           xpad + P.off_tmp);
-            }
-        }
+        RG_F(direct_pack_kernels)(work, wm, F, 1, K, F, a.P.d_f6);
+        rg_parallel(nt, RG_F(conv_forward_direct_team), &a);
         return;
     }
     RG_T *bp = work;   /* wm with rows padded to ldb columns */
     for (int64_t k = 0; k < K; ++k) {
-        for (int64_t f = 0; f < F; ++f) bp[k * P.ldb + f] = wm[k * F + f];
-        for (int64_t f = F; f < P.ldb; ++f) bp[k * P.ldb + f] = 0;
+        for (int64_t f = 0; f < F; ++f) bp[k * a.P.ldb + f] = wm[k * F + f];
+        for (int64_t f = F; f < a.P.ldb; ++f) bp[k * a.P.ldb + f] = 0;
     }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
-        RG_T *cols = work + P.shared + t * P.per_thread;
-        for (int64_t tile = n_tiles * t / T; tile < n_tiles * (t + 1) / T; ++tile) {
-            const int64_t m0 = tile * P.mt, m1 = m0 + P.mt < M ? m0 + P.mt : M;
-            RG_T *yt = y + m0 * F;
-            for (int64_t m = 0; m < m1 - m0; ++m)
-                for (int64_t f = 0; f < F; ++f) yt[m * F + f] = b[f];
-            if (P.transposed) {
-                RG_F(im2colT_pixels)(cols, P.mt, x, &g, m0, m1);
-                RG_F(gemm)(yt, F, cols, 1, P.mt, bp, P.ldb, m1 - m0, F, K, 1);
+    rg_parallel(nt, RG_F(conv_forward_tiles_team), &a);
+}
+
+/* Backward of the image groups [grp0, grp1) of one thread: each group sums cols^T dy and
+ * dy into its own partial sums (conv.c, "Threading"). */
+RG_NO_MEMCPY_CALLS
+static void RG_F(conv_backward_team)(void *p, int t, int T)
+{
+    const RG_F(conv_call) *a = p;
+    const rg_conv_geom *g = &a->g;
+    const rg_conv_plan *P = &a->P;
+    const int64_t K = P->K, F = a->F, N = a->N, G = a->G, per_image = g->OH * g->OW;
+    const int64_t H = g->H, W = g->W;
+    const RG_T *x = a->x, *dy = a->dy, *bp = a->bp;
+    RG_T *dx = a->dx;
+    RG_T *cols = a->work + P->shared + t * P->per_thread;
+    if (P->direct)   /* xpad and the dypad planes (conv_direct_impl.h) */
+        RG_F(zero_run)(cols, P->off_dypad + P->d_f6 * P->d_rows * P->d_wid);
+    RG_T *dcols = cols + P->off_dcols;
+    RG_T *dyt = cols + P->off_dyt;               /* dy tile, rows padded to ldb */
+    RG_T *dyT = cols + P->off_dyT;               /* dy tile transposed (colsT layout) */
+    int64_t grp0, grp1;
+    rg_block(G, 1, t, T, &grp0, &grp1);
+    for (int64_t grp = grp0; grp < grp1; ++grp) {
+        RG_T *dw = a->group_sums + grp * P->group_size;      /* this group's cols^T dy */
+        double *dbg = (double *)(dw + P->off_group_db);      /* and sum of dy, in double */
+        memset(dw, 0, (size_t)(P->kpad * P->ldb) * sizeof(RG_T));
+        for (int64_t f = 0; f < F; ++f) dbg[f] = 0.0;
+        if (P->direct) {
+            RG_T *xpad = cols, *dypad = cols + P->off_dypad;
+            for (int64_t n = N * grp / G; n < N * (grp + 1) / G; ++n) {
+                RG_F(direct_fill_image)(xpad, x + n * H * W, g, P);
+                RG_F(direct_fill_dy)(dypad, dbg, dy + n * per_image * F, g, P, F);
+                RG_F(direct_kernel_grad_image)(dw, xpad, dypad, g, P, F);
+                if (dx)
+                    RG_F(direct_input_grad_image)(dx + n * H * W, dypad, bp, g, P, F,
+                                                  cols + P->off_tmp);
+            }
+            continue;
+        }
+        const int64_t m_begin = (N * grp / G) * per_image;
+        const int64_t m_end = (N * (grp + 1) / G) * per_image;
+        for (int64_t m0 = m_begin; m0 < m_end; m0 += P->mt) {
+            const int64_t m1 = m0 + P->mt < m_end ? m0 + P->mt : m_end, rows = m1 - m0;
+            if (P->transposed) RG_F(im2colT_pixels)(cols, P->mt, x, g, m0, m1);
+            else RG_F(im2col_pixels)(cols, x, g, m0, m1);
+            for (int64_t m = 0; m < rows; ++m) {
+                const RG_T *src = dy + (m0 + m) * F;
+                for (int64_t f = 0; f < F; ++f) {
+                    dyt[m * P->ldb + f] = src[f];
+                    dbg[f] += (double)src[f];
+                }
+                for (int64_t f = F; f < P->ldb; ++f) dyt[m * P->ldb + f] = 0;
+            }
+            /* dw[k, f] += sum_m cols[m, k] dy[m, f]: A = cols^T; the rows k >= K
+             * of the last block read past the tile's K rows or columns, into the
+             * slack after it, and are never used */
+            if (P->transposed) RG_F(gemm)(dw, P->ldb, cols, P->mt, 1, dyt, P->ldb, K, F, rows, 1);
+            else RG_F(gemm)(dw, P->ldb, cols, 1, K, dyt, P->ldb, K, F, rows, 1);
+            /* dcols = dy wm^T, then scattered back onto dx */
+            if (!dx) continue;
+            if (P->transposed) {
+                /* dcolsT = wm dy^T: A = wm read from bp (rs 1, cs ldk; the rows
+                 * k >= K of the last block read into the workspace after bp and
+                 * are never stored), B = dy^T packed with rows of P->mtp */
+                for (int64_t f = 0; f < F; ++f) {
+                    RG_T *dst = dyT + f * P->mtp;
+                    for (int64_t m = 0; m < rows; ++m) dst[m] = dyt[m * P->ldb + f];
+                    for (int64_t m = rows; m < P->mtp; ++m) dst[m] = 0;
+                }
+                RG_F(gemm)(dcols, P->mt, bp, 1, P->ldk, dyT, P->mtp, K, rows, F, 0);
+                RG_F(col2imT_pixels)(dx, dcols, P->mt, g, m0, m1);
             } else {
-                RG_F(im2col_pixels)(cols, x, &g, m0, m1);
-                RG_F(gemm)(yt, F, cols, K, 1, bp, P.ldb, m1 - m0, F, K, 1);
+                RG_F(gemm)(dcols, K, dyt, P->ldb, 1, bp, P->ldk, rows, K, F, 0);
+                RG_F(col2im_pixels)(dx, dcols, g, m0, m1);
             }
         }
     }
@@ -281,104 +380,40 @@ void RG_F(rg_conv2d_backward)(RG_T *dx, RG_T *dwm, RG_T *db, RG_T *work, const R
                               int64_t sw, int64_t pt, int64_t pl, int64_t OH, int64_t OW,
                               int n_threads)
 {
-    const rg_conv_geom g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW };
-    const rg_conv_plan P = rg_conv_make_plan(&g, F, RG_VL);
-    const int64_t K = P.K, per_image = OH * OW;
     /* the batch is cut into G image groups whatever the thread count, each with
      * its own partial sums, so the reduction order never depends on it */
-    const int64_t G = N < RG_CONV_GROUPS ? N : RG_CONV_GROUPS;
-    RG_T *group_sums = work + P.shared + (int64_t)n_threads * P.per_thread;
-    int nt = rg_threads_for(N * per_image * K * F, RG_CONV_GRAIN, n_threads);
+    RG_F(conv_call) a = { .g = { H, W, C, KH, KW, sh, sw, pt, pl, OH, OW }, .dx = dx,
+                          .work = work, .x = x, .dy = dy, .bp = work, .N = N, .F = F,
+                          .G = rg_groups(N) };
+    a.P = rg_conv_make_plan(&a.g, F, RG_VL);
+    const rg_conv_plan *P = &a.P;
+    const int64_t K = P->K, G = a.G;
+    a.group_sums = work + P->shared + (int64_t)n_threads * P->per_thread;
+    int nt = rg_threads_for(N * OH * OW * K * F, RG_CONV_GRAIN, n_threads);
     if (nt > G) nt = (int)G;   /* threads own whole groups, so whole images of dx */
     RG_T *bp = work;           /* wm^T (F x K) with rows padded to ldk columns */
-    if (P.direct) {
-        RG_F(direct_pack_kernels)(bp, wmt, 1, K, K, F, P.d_f6);
+    if (P->direct) {
+        RG_F(direct_pack_kernels)(bp, wmt, 1, K, K, F, P->d_f6);
     } else {
         for (int64_t f = 0; f < F; ++f) {
-            for (int64_t k = 0; k < K; ++k) bp[f * P.ldk + k] = wmt[f * K + k];
-            for (int64_t k = K; k < P.ldk; ++k) bp[f * P.ldk + k] = 0;
+            for (int64_t k = 0; k < K; ++k) bp[f * P->ldk + k] = wmt[f * K + k];
+            for (int64_t k = K; k < P->ldk; ++k) bp[f * P->ldk + k] = 0;
         }
         if (dx) memset(dx, 0, (size_t)(N * H * W * C) * sizeof(RG_T));
     }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
-        RG_T *cols = work + P.shared + t * P.per_thread;
-        if (P.direct)   /* xpad and the dypad planes (conv_direct_impl.h) */
-            RG_F(zero_run)(cols, P.off_dypad + P.d_f6 * P.d_rows * P.d_wid);
-        RG_T *dcols = cols + P.off_dcols;
-        RG_T *dyt = cols + P.off_dyt;               /* dy tile, rows padded to ldb */
-        RG_T *dyT = cols + P.off_dyT;               /* dy tile transposed (colsT layout) */
-        for (int64_t grp = G * t / T; grp < G * (t + 1) / T; ++grp) {
-            RG_T *dw = group_sums + grp * P.group_size;          /* this group's cols^T dy */
-            double *dbg = (double *)(dw + P.off_group_db);       /* and sum of dy, in double */
-            memset(dw, 0, (size_t)(P.kpad * P.ldb) * sizeof(RG_T));
-            for (int64_t f = 0; f < F; ++f) dbg[f] = 0.0;
-            if (P.direct) {
-                RG_T *xpad = cols, *dypad = cols + P.off_dypad;
-                for (int64_t n = N * grp / G; n < N * (grp + 1) / G; ++n) {
-                    RG_F(direct_fill_image)(xpad, x + n * H * W, &g, &P);
-                    RG_F(direct_fill_dy)(dypad, dbg, dy + n * per_image * F, &g, &P, F);
-                    RG_F(direct_kernel_grad_image)(dw, xpad, dypad, &g, &P, F);
-                    if (dx)
-                        RG_F(direct_input_grad_image)(dx + n * H * W, dypad, bp, &g, &P, F,
-                                                      cols + P.off_tmp);
-                }
-                continue;
-            }
-            const int64_t m_begin = (N * grp / G) * per_image;
-            const int64_t m_end = (N * (grp + 1) / G) * per_image;
-            for (int64_t m0 = m_begin; m0 < m_end; m0 += P.mt) {
-                const int64_t m1 = m0 + P.mt < m_end ? m0 + P.mt : m_end, rows = m1 - m0;
-                if (P.transposed) RG_F(im2colT_pixels)(cols, P.mt, x, &g, m0, m1);
-                else RG_F(im2col_pixels)(cols, x, &g, m0, m1);
-                for (int64_t m = 0; m < rows; ++m) {
-                    const RG_T *src = dy + (m0 + m) * F;
-                    for (int64_t f = 0; f < F; ++f) {
-                        dyt[m * P.ldb + f] = src[f];
-                        dbg[f] += (double)src[f];
-                    }
-                    for (int64_t f = F; f < P.ldb; ++f) dyt[m * P.ldb + f] = 0;
-                }
-                /* dw[k, f] += sum_m cols[m, k] dy[m, f]: A = cols^T; the rows k >= K
-                 * of the last block read past the tile's K rows or columns, into the
-                 * slack after it, and are never used */
-                if (P.transposed) RG_F(gemm)(dw, P.ldb, cols, P.mt, 1, dyt, P.ldb, K, F, rows, 1);
-                else RG_F(gemm)(dw, P.ldb, cols, 1, K, dyt, P.ldb, K, F, rows, 1);
-                /* dcols = dy wm^T, then scattered back onto dx */
-                if (!dx) continue;
-                if (P.transposed) {
-                    /* dcolsT = wm dy^T: A = wm read from bp (rs 1, cs ldk; the rows
-                     * k >= K of the last block read into the workspace after bp and
-                     * are never stored), B = dy^T packed with rows of P.mtp */
-                    for (int64_t f = 0; f < F; ++f) {
-                        RG_T *dst = dyT + f * P.mtp;
-                        for (int64_t m = 0; m < rows; ++m) dst[m] = dyt[m * P.ldb + f];
-                        for (int64_t m = rows; m < P.mtp; ++m) dst[m] = 0;
-                    }
-                    RG_F(gemm)(dcols, P.mt, bp, 1, P.ldk, dyT, P.mtp, K, rows, F, 0);
-                    RG_F(col2imT_pixels)(dx, dcols, P.mt, &g, m0, m1);
-                } else {
-                    RG_F(gemm)(dcols, K, dyt, P.ldb, 1, bp, P.ldk, rows, K, F, 0);
-                    RG_F(col2im_pixels)(dx, dcols, &g, m0, m1);
-                }
-            }
-        }
-    }
+    rg_parallel(nt, RG_F(conv_backward_team), &a);
     /* the per-group partial sums, added in group order */
     for (int64_t k = 0; k < K; ++k)
         for (int64_t f = 0; f < F; ++f) {
             RG_T sum = 0;
-            for (int64_t grp = 0; grp < G; ++grp) sum += group_sums[grp * P.group_size +
-                                                                    k * P.ldb + f];
+            for (int64_t grp = 0; grp < G; ++grp) sum += a.group_sums[grp * P->group_size +
+                                                                      k * P->ldb + f];
             dwm[k * F + f] = sum;
         }
     for (int64_t f = 0; f < F; ++f) {
         double sum = 0.0;
         for (int64_t grp = 0; grp < G; ++grp)
-            sum += ((const double *)(group_sums + grp * P.group_size + P.off_group_db))[f];
+            sum += ((const double *)(a.group_sums + grp * P->group_size + P->off_group_db))[f];
         db[f] = (RG_T)sum;
     }
 }

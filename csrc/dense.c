@@ -32,7 +32,7 @@
  * db sums RG_DENSE_DB_CHUNK columns at a time row by row, so its additions
  * vectorise instead of forming one dependency chain per column.
  *
- * Threading (static, one parallel region per call):
+ * Threading (rg_parallel: static, one parallel region per call):
  *   packing : the (panel, row) pairs of B split evenly; then one barrier.
  *   y, dx   : each thread a contiguous run of RG_MR-row blocks of the batch.
  *   dW      : each thread a contiguous run of RG_MR-row blocks of dW's rows
@@ -55,9 +55,6 @@
  */
 #include "rg_internal.h"
 #include "rg_gemm.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define RG_DENSE_KC 256   /* rows of a B panel per micro-kernel call: 256 x 16 floats = 16 KB */
 #define RG_DENSE_MC 96    /* rows of A per pass over the panels: 96 KB of float32 at KC */
@@ -85,13 +82,6 @@ static rg_dense_plan rg_dense_make_plan(int64_t N, int64_t I, int64_t O, int64_t
     P.packed = rg_dense_round_up(forward > backward ? forward : backward, 16);
     P.buf = rg_dense_round_up(RG_DENSE_MC * RG_DENSE_KC, 16);
     return P;
-}
-
-/* The thread's share [*begin, *end) of n items split into T contiguous runs. */
-static void rg_dense_share(int64_t n, int t, int T, int64_t *begin, int64_t *end)
-{
-    *begin = n * t / T;
-    *end = n * (t + 1) / T;
 }
 
 #define RG_TEMPLATE "dense_impl.h"

@@ -119,73 +119,85 @@ int64_t RG_F(rg_dense_workspace_size)(int64_t N, int64_t I, int64_t O, int n_thr
     return P.packed + (int64_t)n_threads * P.buf;
 }
 
+/* The arguments of one call, shared by its team (rg_parallel). */
+typedef struct {
+    rg_dense_plan P;
+    RG_T *y, *dx, *dw, *db, *work;
+    const RG_T *x, *w, *b, *dy;
+    int64_t N, I, O;
+} RG_F(dense_call);
+
+/* Forward: pack W (the (panel, row) pairs shared out), one barrier, then each thread its
+ * contiguous run of RG_MR-row blocks of the batch. */
+static void RG_F(dense_forward_team)(void *p, int t, int T)
+{
+    const RG_F(dense_call) *a = p;
+    const rg_dense_plan *P = &a->P;
+    const int64_t N = a->N, I = a->I, O = a->O;
+    int64_t begin, end;
+    rg_block(P->ld_out / P->pw_out * I, 1, t, T, &begin, &end);
+    RG_F(pack_panels)(a->work, a->w, O, 1, I, O, P->pw_out, begin, end);
+    rg_block((N + RG_MR - 1) / RG_MR, 1, t, T, &begin, &end);
+    const int64_t i0 = begin * RG_MR, i1 = end * RG_MR < N ? end * RG_MR : N;
+    for (int64_t i = i0; i < i1; ++i)
+        for (int64_t o = 0; o < O; ++o) a->y[i * O + o] = a->b[o];
+    rg_barrier();
+    RG_F(product)(a->y, O, a->x, I, 1, a->work, P->pw_out, N, O, I, i0, i1, 1,
+                  a->work + P->packed + t * P->buf);
+}
+
 void RG_F(rg_dense_forward)(RG_T *y, RG_T *work, const RG_T *x, const RG_T *w, const RG_T *b,
                             int64_t N, int64_t I, int64_t O, int n_threads)
 {
-    const rg_dense_plan P = rg_dense_make_plan(N, I, O, RG_VL);
+    RG_F(dense_call) a = { .P = rg_dense_make_plan(N, I, O, RG_VL), .y = y, .work = work,
+                           .x = x, .w = w, .b = b, .N = N, .I = I, .O = O };
     const int64_t row_blocks = (N + RG_MR - 1) / RG_MR;
-    const int64_t pack_tasks = P.ld_out / P.pw_out * I;
     int nt = rg_threads_for(N * I * O, RG_DENSE_GRAIN, n_threads);
     if (nt > row_blocks) nt = (int)row_blocks;
-    RG_T *wp = work;   /* W in panels over O */
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
-        int64_t begin, end;
-        rg_dense_share(pack_tasks, t, T, &begin, &end);
-        RG_F(pack_panels)(wp, w, O, 1, I, O, P.pw_out, begin, end);
-        rg_dense_share(row_blocks, t, T, &begin, &end);
-        const int64_t i0 = begin * RG_MR, i1 = end * RG_MR < N ? end * RG_MR : N;
-        for (int64_t i = i0; i < i1; ++i)
-            for (int64_t o = 0; o < O; ++o) y[i * O + o] = b[o];
-#ifdef _OPENMP
-        #pragma omp barrier
-#endif
-        RG_F(product)(y, O, x, I, 1, wp, P.pw_out, N, O, I, i0, i1, 1,
-                      work + P.packed + t * P.buf);
+    rg_parallel(nt, RG_F(dense_forward_team), &a);
+}
+
+/* Backward: pack dy and W^T and sum db (shared out), one barrier, then each thread its
+ * run of batch blocks of dx and of feature blocks of dW. */
+static void RG_F(dense_backward_team)(void *p, int t, int T)
+{
+    const RG_F(dense_call) *a = p;
+    const rg_dense_plan *P = &a->P;
+    const int64_t N = a->N, I = a->I, O = a->O;
+    RG_T *dyp = a->work;                    /* dy in panels over O (the B of dW = x^T dy) */
+    RG_T *wtp = a->work + N * P->ld_out;    /* W^T in panels over I (the B of dx = dy W^T) */
+    RG_T *buf = a->work + P->packed + t * P->buf;
+    int64_t begin, end;
+    rg_block(P->ld_out / P->pw_out * N, 1, t, T, &begin, &end);
+    RG_F(pack_panels)(dyp, a->dy, O, 1, N, O, P->pw_out, begin, end);
+    rg_block(a->dx ? P->ld_in / P->pw_in * O : 0, 1, t, T, &begin, &end);
+    RG_F(pack_panels)(wtp, a->w, 1, O, O, I, P->pw_in, begin, end);
+    rg_block(O, 1, t, T, &begin, &end);
+    RG_F(column_sums)(a->db, a->dy, N, O, begin, end);
+    rg_barrier();
+    if (a->dx) {
+        rg_block((N + RG_MR - 1) / RG_MR, 1, t, T, &begin, &end);
+        RG_F(product)(a->dx, I, a->dy, O, 1, wtp, P->pw_in, N, I, O, begin * RG_MR,
+                      end * RG_MR < N ? end * RG_MR : N, 0, buf);
     }
+    rg_block((I + RG_MR - 1) / RG_MR, 1, t, T, &begin, &end);
+    RG_F(product)(a->dw, O, a->x, 1, I, dyp, P->pw_out, I, O, N, begin * RG_MR,
+                  end * RG_MR < I ? end * RG_MR : I, 0, buf);
 }
 
 void RG_F(rg_dense_backward)(RG_T *dx, RG_T *dw, RG_T *db, RG_T *work, const RG_T *dy,
                              const RG_T *x, const RG_T *w, int64_t N, int64_t I, int64_t O,
                              int n_threads)
 {
-    const rg_dense_plan P = rg_dense_make_plan(N, I, O, RG_VL);
+    RG_F(dense_call) a = { .P = rg_dense_make_plan(N, I, O, RG_VL), .dx = dx, .dw = dw,
+                           .db = db, .work = work, .x = x, .w = w, .dy = dy, .N = N, .I = I,
+                           .O = O };
     const int64_t batch_blocks = dx ? (N + RG_MR - 1) / RG_MR : 0;
     const int64_t feature_blocks = (I + RG_MR - 1) / RG_MR;
-    const int64_t dy_tasks = P.ld_out / P.pw_out * N, wt_tasks = dx ? P.ld_in / P.pw_in * O : 0;
     int nt = rg_threads_for((dx ? 2 : 1) * N * I * O, RG_DENSE_GRAIN, n_threads);
     if (nt > batch_blocks && nt > feature_blocks)
         nt = (int)(batch_blocks > feature_blocks ? batch_blocks : feature_blocks);
-    RG_T *dyp = work;                    /* dy in panels over O (the B of dW = x^T dy) */
-    RG_T *wtp = work + N * P.ld_out;     /* W^T in panels over I (the B of dx = dy W^T) */
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        const int t = RG_THREAD_ID(), T = RG_TEAM_SIZE();
-        RG_T *buf = work + P.packed + t * P.buf;
-        int64_t begin, end;
-        rg_dense_share(dy_tasks, t, T, &begin, &end);
-        RG_F(pack_panels)(dyp, dy, O, 1, N, O, P.pw_out, begin, end);
-        rg_dense_share(wt_tasks, t, T, &begin, &end);
-        RG_F(pack_panels)(wtp, w, 1, O, O, I, P.pw_in, begin, end);
-        rg_dense_share(O, t, T, &begin, &end);
-        RG_F(column_sums)(db, dy, N, O, begin, end);
-#ifdef _OPENMP
-        #pragma omp barrier
-#endif
-        if (dx) {
-            rg_dense_share(batch_blocks, t, T, &begin, &end);
-            RG_F(product)(dx, I, dy, O, 1, wtp, P.pw_in, N, I, O, begin * RG_MR,
-                          end * RG_MR < N ? end * RG_MR : N, 0, buf);
-        }
-        rg_dense_share(feature_blocks, t, T, &begin, &end);
-        RG_F(product)(dw, O, x, 1, I, dyp, P.pw_out, I, O, N, begin * RG_MR,
-                      end * RG_MR < I ? end * RG_MR : I, 0, buf);
-    }
+    rg_parallel(nt, RG_F(dense_backward_team), &a);
 }
 
 #undef RG_VL

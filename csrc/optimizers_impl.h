@@ -7,8 +7,8 @@
 #define RG_C(value) ((RG_T)(value))
 
 /* One update over n elements of one array.  p is the parameter, s1/s2 the
- * state arrays (NULL where the kind has fewer), g the gradient, c the scalars
- * in the order given at each kind in optimizers.c.  Each element of every
+ * state arrays (NULL where the kind has fewer), g the gradient, c the constants
+ * optim_constants forms for the kind.  Each element of every
  * array is loaded once and stored once; nothing else touches memory. */
 RG_INLINE void RG_CAT(RG_F(optim_chunk), _body)(RG_T *restrict p, RG_T *restrict s1,
                                                 RG_T *restrict s2, const RG_T *restrict g,
@@ -135,7 +135,7 @@ typedef struct {
 
 /* Elements [begin, end) of the concatenation of all arrays: walk the arrays that
  * overlap the range and update the overlapping part of each. */
-static void RG_F(optim_range)(void *ctx, int64_t begin, int64_t end)
+static void RG_F(optim_range)(void *ctx, int64_t begin, int64_t end, int t)
 {
     const RG_F(optim_ctx) *c = ctx;
     int64_t offset = 0;
@@ -157,60 +157,8 @@ static void RG_F(optim_run)(RG_F(optim_ctx) *c, int n_threads)
 {
     int64_t total = 0;
     for (int64_t a = 0; a < c->n_arrays; ++a) total += c->sizes[a];
-    rg_parallel_range(total, RG_OPT_GRAIN(c->kind), n_threads, RG_F(optim_range), c);
-}
-
-#define RG_OPT_CTX(kind, s1, s2) \
-    { params, s1, s2, grads, sizes, n_arrays, kind, { 0 } }
-
-void RG_F(rg_optim_sgd)(RG_T *const *params, const RG_T *const *grads, const int64_t *sizes,
-                        int64_t n_arrays, double lr, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_SGD, NULL, NULL);
-    c.c[0] = RG_C(lr);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_momentum)(RG_T *const *params, RG_T *const *velocity, const RG_T *const *grads,
-                             const int64_t *sizes, int64_t n_arrays, double lr, double momentum,
-                             int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_MOMENTUM, velocity, NULL);
-    c.c[0] = RG_C(lr);
-    c.c[1] = RG_C(momentum);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_nag)(RG_T *const *params, RG_T *const *velocity, const RG_T *const *grads,
-                        const int64_t *sizes, int64_t n_arrays, double lr, double momentum,
-                        int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_NAG, velocity, NULL);
-    c.c[0] = RG_C(lr);
-    c.c[1] = RG_C(momentum);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_adagrad)(RG_T *const *params, RG_T *const *accum, const RG_T *const *grads,
-                            const int64_t *sizes, int64_t n_arrays, double lr, double eps,
-                            int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_ADAGRAD, accum, NULL);
-    c.c[0] = RG_C(lr);
-    c.c[1] = RG_C(eps);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_rmsprop)(RG_T *const *params, RG_T *const *accum, const RG_T *const *grads,
-                            const int64_t *sizes, int64_t n_arrays, double lr, double rho,
-                            double eps, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_RMSPROP, accum, NULL);
-    c.c[0] = RG_C(lr);
-    c.c[1] = RG_C(rho);
-    c.c[2] = RG_C(1.0 - rho);
-    c.c[3] = RG_C(eps);
-    RG_F(optim_run)(&c, n_threads);
+    rg_parallel_for(total, 16, rg_threads_for(total, RG_OPT_GRAIN(c->kind), n_threads),
+                    RG_F(optim_range), c);
 }
 
 /* The moment constants shared by the Adam family: c1..c4 = b1, 1 - b1, b2, 1 - b2. */
@@ -222,84 +170,83 @@ static void RG_F(optim_moments)(RG_F(optim_ctx) *c, double beta_1, double beta_2
     c->c[4] = RG_C(1.0 - beta_2);
 }
 
-void RG_F(rg_optim_adam)(RG_T *const *params, RG_T *const *m, RG_T *const *v,
+/* The constants c[] of each update, formed in double and rounded once to RG_T, from the
+ * scalars in the order of the kernel table's OPTIMIZERS entry (retrograd.h). */
+static void RG_F(optim_constants)(RG_F(optim_ctx) *c, const double *s)
+{
+    RG_T *k = c->c;
+    switch (c->kind) {
+    case RG_OPT_SGD:        /* lr */
+        k[0] = RG_C(s[0]);
+        break;
+    case RG_OPT_MOMENTUM:   /* lr, momentum */
+    case RG_OPT_NAG:
+        k[0] = RG_C(s[0]);
+        k[1] = RG_C(s[1]);
+        break;
+    case RG_OPT_ADAGRAD:    /* lr, eps */
+        k[0] = RG_C(s[0]);
+        k[1] = RG_C(s[1]);
+        break;
+    case RG_OPT_RMSPROP:    /* lr, rho, eps */
+        k[0] = RG_C(s[0]);
+        k[1] = RG_C(s[1]);
+        k[2] = RG_C(1.0 - s[1]);
+        k[3] = RG_C(s[2]);
+        break;
+    case RG_OPT_ADAM:       /* lr, b1, b2, eps, bc1, bc2 */
+        RG_F(optim_moments)(c, s[1], s[2]);
+        k[0] = RG_C(s[0] / s[4]);
+        k[5] = RG_C(s[3]);
+        k[6] = RG_C(1.0 / s[5]);
+        break;
+    case RG_OPT_ADAMAX:     /* lr_t, b1, b2, eps */
+        RG_F(optim_moments)(c, s[1], s[2]);
+        k[0] = RG_C(s[0]);
+        k[4] = RG_C(s[3]);   /* AdaMax has no (1 - b2) term */
+        break;
+    case RG_OPT_NADAM:      /* coef_g, coef_m, b1, b2, bc2, eps */
+        RG_F(optim_moments)(c, s[2], s[3]);
+        k[0] = RG_C(s[0]);
+        k[5] = RG_C(s[5]);
+        k[6] = RG_C(1.0 / s[4]);
+        k[7] = RG_C(s[1]);
+        break;
+    case RG_OPT_ADAMW:      /* lr, b1, b2, eps, wd, bc1, bc2 */
+        RG_F(optim_moments)(c, s[1], s[2]);
+        k[0] = RG_C(s[0] / s[5]);
+        k[5] = RG_C(s[3]);
+        k[6] = RG_C(1.0 / s[6]);
+        k[7] = RG_C(1.0 - s[0] * s[4]);
+        break;
+    case RG_OPT_RADAM:      /* lr, b1, b2, eps, bc1, bc2, rect */
+        /* rectified: torch.optim.RAdam's form, p -= (lr rect sqrt(bc2) / bc1) m / (sqrt(v) +
+         * eps), which is Adam's loop with the step folded into c0 and 1 / bc2 replaced by 1
+         * (so eps is added to sqrt(v), not to sqrt(v / bc2)); otherwise plain momentum SGD
+         * on m / bc1 (v is still accumulated) */
+        RG_F(optim_moments)(c, s[1], s[2]);
+        c->kind = s[6] > 0 ? RG_OPT_ADAM : RG_OPT_RADAM_SGD;
+        k[0] = RG_C(s[6] > 0 ? s[0] * s[6] * sqrt(s[5]) / s[4] : s[0] / s[4]);
+        k[5] = RG_C(s[3]);
+        k[6] = RG_C(1.0);
+        break;
+    case RG_OPT_LION:       /* lr, b1, b2, wd */
+        RG_F(optim_moments)(c, s[1], s[2]);
+        k[0] = RG_C(s[0]);
+        k[5] = RG_C(s[3]);
+        break;
+    default: break;
+    }
+}
+
+void RG_F(rg_optim_step)(RG_T *const *params, RG_T *const *s1, RG_T *const *s2,
                          const RG_T *const *grads, const int64_t *sizes, int64_t n_arrays,
-                         double lr, double beta_1, double beta_2, double eps, double bc1,
-                         double bc2, int n_threads)
+                         int kind, const double *scalars, int n_threads)
 {
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_ADAM, m, v);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(lr / bc1);
-    c.c[5] = RG_C(eps);
-    c.c[6] = RG_C(1.0 / bc2);
+    RG_F(optim_ctx) c = { params, s1, s2, grads, sizes, n_arrays, kind, { 0 } };
+    RG_F(optim_constants)(&c, scalars);
     RG_F(optim_run)(&c, n_threads);
 }
 
-void RG_F(rg_optim_adamax)(RG_T *const *params, RG_T *const *m, RG_T *const *u,
-                           const RG_T *const *grads, const int64_t *sizes, int64_t n_arrays,
-                           double lr_t, double beta_1, double beta_2, double eps, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_ADAMAX, m, u);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(lr_t);
-    c.c[4] = RG_C(eps);   /* AdaMax has no (1 - b2) term */
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_nadam)(RG_T *const *params, RG_T *const *m, RG_T *const *v,
-                          const RG_T *const *grads, const int64_t *sizes, int64_t n_arrays,
-                          double coef_g, double coef_m, double beta_1, double beta_2, double bc2,
-                          double eps, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_NADAM, m, v);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(coef_g);
-    c.c[5] = RG_C(eps);
-    c.c[6] = RG_C(1.0 / bc2);
-    c.c[7] = RG_C(coef_m);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_adamw)(RG_T *const *params, RG_T *const *m, RG_T *const *v,
-                          const RG_T *const *grads, const int64_t *sizes, int64_t n_arrays,
-                          double lr, double beta_1, double beta_2, double eps, double weight_decay,
-                          double bc1, double bc2, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_ADAMW, m, v);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(lr / bc1);
-    c.c[5] = RG_C(eps);
-    c.c[6] = RG_C(1.0 / bc2);
-    c.c[7] = RG_C(1.0 - lr * weight_decay);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_radam)(RG_T *const *params, RG_T *const *m, RG_T *const *v,
-                          const RG_T *const *grads, const int64_t *sizes, int64_t n_arrays,
-                          double lr, double beta_1, double beta_2, double eps, double bc1,
-                          double bc2, double rect, int n_threads)
-{
-    /* rectified: Adam's update with the step scaled by rect; otherwise plain
-     * momentum SGD on m / bc1 (v is still accumulated) */
-    RG_F(optim_ctx) c = RG_OPT_CTX(rect > 0 ? RG_OPT_ADAM : RG_OPT_RADAM_SGD, m, v);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(rect > 0 ? lr * rect / bc1 : lr / bc1);
-    c.c[5] = RG_C(eps);
-    c.c[6] = RG_C(1.0 / bc2);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-void RG_F(rg_optim_lion)(RG_T *const *params, RG_T *const *m, const RG_T *const *grads,
-                         const int64_t *sizes, int64_t n_arrays, double lr, double beta_1,
-                         double beta_2, double weight_decay, int n_threads)
-{
-    RG_F(optim_ctx) c = RG_OPT_CTX(RG_OPT_LION, m, NULL);
-    RG_F(optim_moments)(&c, beta_1, beta_2);
-    c.c[0] = RG_C(lr);
-    c.c[5] = RG_C(weight_decay);
-    RG_F(optim_run)(&c, n_threads);
-}
-
-#undef RG_OPT_CTX
 #undef RG_F
 #undef RG_C

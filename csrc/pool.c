@@ -2,8 +2,9 @@
  * pool.c -- 2-D pooling of NHWC images, forward and backward.
  *
  * x (N, H, W, C), windows of ph x pw taken every sh rows and sw columns, no
- * padding:  OH = (H - ph) / sh + 1,  OW = (W - pw) / sw + 1;  y, dy, indices
- * (N, OH, OW, C).  Window (i, j) covers x[n, i*sh + p, j*sw + q, c], p < ph, q < pw.
+ * padding:  OH = (H - ph) / sh + 1,  OW = (W - pw) / sw + 1 (computed once, by the
+ * caller, and passed in; (OH - 1) sh + ph <= H is all the kernels rely on);  y, dy,
+ * indices (N, OH, OW, C).  Window (i, j) covers x[n, i*sh + p, j*sw + q, c], p < ph, q < pw.
  *   max      y = max_{p,q} x[...];  indices = p*pw + q of the FIRST maximum in
  *            row-major window order, a NaN counting as larger than any number
  *            (NumPy's argmax, so both backends pick the same element);
@@ -36,20 +37,14 @@
  */
 #include <string.h>
 #include "rg_internal.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+/* The geometry of one call, as the caller computed it (OH, OW come with the arguments:
+ * the C code never derives them). */
 typedef struct {
     int64_t n, h, w, c, oh, ow, ph, pw, sh, sw;
 } rg_pool_geom;
 
-static rg_pool_geom rg_pool_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t ph,
-                                     int64_t pw, int64_t sh, int64_t sw)
-{
-    rg_pool_geom g = { n, h, w, c, (h - ph) / sh + 1, (w - pw) / sw + 1, ph, pw, sh, sw };
-    return g;
-}
+
 
 /* Windows that tile the image exactly: every dx element belongs to one window. */
 static int rg_pool_tiles(const rg_pool_geom *g)
@@ -57,37 +52,18 @@ static int rg_pool_tiles(const rg_pool_geom *g)
     return g->sh == g->ph && g->sw == g->pw && g->oh * g->ph == g->h && g->ow * g->pw == g->w;
 }
 
-/* fn(ctx, begin, end) over [0, items) in one static contiguous block per thread;
+/* fn(ctx, begin, end, t) over [0, items) in one static contiguous block per thread;
  * `work` (element visits) decides how many threads are worth starting. */
 static void rg_pool_run(int64_t items, int64_t work, int n_threads, rg_range_fn fn, void *ctx)
 {
-    int nt = rg_threads_for(work, RG_GRAIN_CHEAP, n_threads);
-    if (items <= 0) return;
-    if (nt > items) nt = (int)items;
-    if (nt <= 1) {
-        fn(ctx, 0, items);
-        return;
-    }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        const int64_t begin = items * t / T, end = items * (t + 1) / T;
-        if (begin < end) fn(ctx, begin, end);
-    }
-#else
-    fn(ctx, 0, items);
-#endif
+    rg_parallel_for(items, 1, rg_threads_for(work, RG_GRAIN_CHEAP, n_threads), fn, ctx);
 }
 
-/* Adds a thread's count of out-of-range indices to the kernel's total. */
+/* Adds a thread's count of out-of-range indices to the kernel's total (an integer sum:
+ * its order does not matter). */
 static void rg_pool_add_bad(int64_t *total, int64_t bad)
 {
-    if (bad == 0) return;
-#ifdef _OPENMP
-    #pragma omp atomic
-#endif
-    *total += bad;
+    if (bad) __atomic_fetch_add(total, bad, __ATOMIC_RELAXED);
 }
 
 /* Narrow images (LeNet's 6 channels): fewer channels than a vector has lanes, windows that

@@ -357,7 +357,7 @@ typedef struct {
     int64_t bad;            /* max backward: out-of-range indices seen */
 } RG_F(pool_ctx);
 
-static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     if (rg_pool_narrow(&t->g))
@@ -366,7 +366,7 @@ static void RG_F(max_fwd_range)(void *p, int64_t r0, int64_t r1)
         RG_F(max_fwd_rows)(t->out, t->ind_out, t->in, &t->g, r0, r1);
 }
 
-static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(avg_fwd_rows)(t->out, t->in, &t->g, r0, r1);
@@ -374,7 +374,7 @@ static void RG_F(avg_fwd_range)(void *p, int64_t r0, int64_t r1)
 
 /* Output rows r = n*OH + i of [r0, r1) (sh >= ph): row i owns the input rows
  * [i*sh, (i+1)*sh) (the last one up to H), which no other output row touches. */
-static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     const rg_pool_geom *g = &t->g;
@@ -399,7 +399,7 @@ static void RG_F(bwd_band_range)(void *p, int64_t r0, int64_t r1)
 }
 
 /* Whole images [n0, n1) (sh < ph: windows overlap along rows). */
-static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     const rg_pool_geom *g = &t->g;
@@ -415,25 +415,25 @@ static void RG_F(bwd_image_range)(void *p, int64_t n0, int64_t n1)
     rg_pool_add_bad(&t->bad, bad);
 }
 
-static void RG_F(gmax_fwd_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(gmax_fwd_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gmax_fwd_images)(t->out, t->ind_out, t->in, t->g.h * t->g.w, t->g.c, n0, n1);
 }
 
-static void RG_F(gavg_fwd_range)(void *p, int64_t n0, int64_t n1)
+static void RG_F(gavg_fwd_range)(void *p, int64_t n0, int64_t n1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gavg_fwd_images)(t->out, t->in, t->g.h * t->g.w, t->g.c, n0, n1);
 }
 
-static void RG_F(gmax_bwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(gmax_bwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gmax_bwd_rows)(t->out, t->in, t->ind, t->g.h * t->g.w, t->g.c, r0, r1);
 }
 
-static void RG_F(gavg_bwd_range)(void *p, int64_t r0, int64_t r1)
+static void RG_F(gavg_bwd_range)(void *p, int64_t r0, int64_t r1, int thread)
 {
     RG_F(pool_ctx) *t = p;
     RG_F(gavg_bwd_rows)(t->out, t->in, t->g.h * t->g.w, t->g.c, r0, r1);
@@ -455,55 +455,53 @@ static int64_t RG_F(pool_backward)(RG_F(pool_ctx) *t, int n_threads)
 }
 
 /* ---- public entry points ----------------------------------------------------- */
+#define RG_POOL_GEOM { n, h, w, c, oh, ow, ph, pw, sh, sw }
+#define RG_GLOBAL_GEOM { n, hw, 1, c, 1, 1, hw, 1, 1, 1 }
+
 void RG_F(rg_pool_max2d_forward)(RG_T *y, int32_t *indices, const RG_T *x, int64_t n, int64_t h,
-                                 int64_t w, int64_t c, int64_t ph, int64_t pw, int64_t sh,
-                                 int64_t sw, int n_threads)
+                                 int64_t w, int64_t c, int64_t oh, int64_t ow, int64_t ph,
+                                 int64_t pw, int64_t sh, int64_t sw, int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, h, w, c, ph, pw, sh, sw), .out = y,
-                         .ind_out = indices, .in = x };
-    rg_pool_run(n * t.g.oh, n * t.g.oh * t.g.ow * c * ph * pw, n_threads,
-                RG_F(max_fwd_range), &t);
+    RG_F(pool_ctx) t = { .g = RG_POOL_GEOM, .out = y, .ind_out = indices, .in = x };
+    rg_pool_run(n * oh, n * oh * ow * c * ph * pw, n_threads, RG_F(max_fwd_range), &t);
 }
 
 int64_t RG_F(rg_pool_max2d_backward)(RG_T *dx, const RG_T *dy, const int32_t *indices,
-                                     int64_t n, int64_t h, int64_t w, int64_t c, int64_t ph,
-                                     int64_t pw, int64_t sh, int64_t sw, int n_threads)
+                                     int64_t n, int64_t h, int64_t w, int64_t c, int64_t oh,
+                                     int64_t ow, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                                     int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, h, w, c, ph, pw, sh, sw), .out = dx,
-                         .in = dy, .ind = indices, .is_max = 1 };
+    RG_F(pool_ctx) t = { .g = RG_POOL_GEOM, .out = dx, .in = dy, .ind = indices, .is_max = 1 };
     return RG_F(pool_backward)(&t, n_threads);
 }
 
 void RG_F(rg_pool_avg2d_forward)(RG_T *y, const RG_T *x, int64_t n, int64_t h, int64_t w,
-                                 int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
-                                 int n_threads)
+                                 int64_t c, int64_t oh, int64_t ow, int64_t ph, int64_t pw,
+                                 int64_t sh, int64_t sw, int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, h, w, c, ph, pw, sh, sw), .out = y, .in = x };
-    rg_pool_run(n * t.g.oh, n * t.g.oh * t.g.ow * c * ph * pw, n_threads,
-                RG_F(avg_fwd_range), &t);
+    RG_F(pool_ctx) t = { .g = RG_POOL_GEOM, .out = y, .in = x };
+    rg_pool_run(n * oh, n * oh * ow * c * ph * pw, n_threads, RG_F(avg_fwd_range), &t);
 }
 
 void RG_F(rg_pool_avg2d_backward)(RG_T *dx, const RG_T *dy, int64_t n, int64_t h, int64_t w,
-                                  int64_t c, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
-                                  int n_threads)
+                                  int64_t c, int64_t oh, int64_t ow, int64_t ph, int64_t pw,
+                                  int64_t sh, int64_t sw, int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, h, w, c, ph, pw, sh, sw), .out = dx, .in = dy };
+    RG_F(pool_ctx) t = { .g = RG_POOL_GEOM, .out = dx, .in = dy };
     RG_F(pool_backward)(&t, n_threads);
 }
 
 void RG_F(rg_pool_global_max_forward)(RG_T *y, int32_t *indices, const RG_T *x, int64_t n,
                                       int64_t hw, int64_t c, int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, hw, 1, c, hw, 1, 1, 1), .out = y,
-                         .ind_out = indices, .in = x };
+    RG_F(pool_ctx) t = { .g = RG_GLOBAL_GEOM, .out = y, .ind_out = indices, .in = x };
     rg_pool_run(n, n * hw * c, n_threads, RG_F(gmax_fwd_range), &t);
 }
 
 int64_t RG_F(rg_pool_global_max_backward)(RG_T *dx, const RG_T *dy, const int32_t *indices,
                                           int64_t n, int64_t hw, int64_t c, int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, hw, 1, c, hw, 1, 1, 1), .out = dx, .in = dy,
-                         .ind = indices };
+    RG_F(pool_ctx) t = { .g = RG_GLOBAL_GEOM, .out = dx, .in = dy, .ind = indices };
     int64_t bad = 0;
     for (int64_t k = 0; k < n * c; ++k) bad += (uint64_t)(uint32_t)indices[k] >= (uint64_t)hw;
     rg_pool_run(n * hw, n * hw * c, n_threads, RG_F(gmax_bwd_range), &t);
@@ -513,15 +511,17 @@ int64_t RG_F(rg_pool_global_max_backward)(RG_T *dx, const RG_T *dy, const int32_
 void RG_F(rg_pool_global_avg_forward)(RG_T *y, const RG_T *x, int64_t n, int64_t hw, int64_t c,
                                       int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, hw, 1, c, hw, 1, 1, 1), .out = y, .in = x };
+    RG_F(pool_ctx) t = { .g = RG_GLOBAL_GEOM, .out = y, .in = x };
     rg_pool_run(n, n * hw * c, n_threads, RG_F(gavg_fwd_range), &t);
 }
 
 void RG_F(rg_pool_global_avg_backward)(RG_T *dx, const RG_T *dy, int64_t n, int64_t hw, int64_t c,
                                        int n_threads)
 {
-    RG_F(pool_ctx) t = { .g = rg_pool_geometry(n, hw, 1, c, hw, 1, 1, 1), .out = dx, .in = dy };
+    RG_F(pool_ctx) t = { .g = RG_GLOBAL_GEOM, .out = dx, .in = dy };
     rg_pool_run(n * hw, n * hw * c, n_threads, RG_F(gavg_bwd_range), &t);
 }
 
+#undef RG_POOL_GEOM
+#undef RG_GLOBAL_GEOM
 #undef RG_F

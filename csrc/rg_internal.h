@@ -1,11 +1,22 @@
 /*
  * rg_internal.h -- helpers shared by the kernel files; not part of the public API.
  *
- * Threading: rg_parallel_range splits [0, n) into one contiguous, statically
- * assigned block per thread (block starts aligned to 16 elements) and calls fn
- * on each block.  Small problems (n < 2 * grain) run on the calling thread,
- * because starting an OpenMP team costs more than a tiny loop.  A given thread
- * count always produces the same split, so results are reproducible.
+ * Threading: every kernel runs its threads through the one helper below; no kernel
+ * file holds an OpenMP directive other than `omp simd` (and `omp barrier` inside a
+ * team function).  Its rules:
+ *   - the thread count is decided by the work, never by the data: rg_threads_for gives
+ *     min(n_threads, work / grain), at least 1, so a problem below two grains stays on
+ *     the calling thread (starting a team costs more than a small loop);
+ *   - schedules are static: thread t of T takes the contiguous block rg_block gives
+ *     (the same split for the same T, no work stealing);
+ *   - per-thread buffers are indexed by t (rg_parallel passes it);
+ *   - a reduction across threads sums per-group partial results where the groups are
+ *     fixed by the problem's size alone (at most RG_REDUCE_GROUPS of them, see
+ *     rg_groups), then adds them in group order: threads take whole groups, so the
+ *     result is the same bits for every thread count.
+ * rg_parallel(nt, fn, ctx) runs fn(ctx, t, T) on a team of nt threads (on the calling
+ * thread alone, without touching OpenMP, when nt <= 1); rg_parallel_for is the common
+ * case of one block of items per thread.
  *
  * ISA dispatch: RG_MULTIVERSION compiles one always-inline body twice, once for
  * the x86-64 baseline and once with AVX2+FMA, and picks at run time with
@@ -23,25 +34,42 @@
 #define RG_CAT_(a, b) a##b
 #define RG_CAT(a, b) RG_CAT_(a, b)
 
-/* Inside a parallel region: the calling thread's index and the team's size (0 and 1 when
- * built without OpenMP). */
+/* ---- threading ---------------------------------------------------------------- */
+/* Number of threads worth using for `work` units of which each thread should get at
+ * least `grain`: min(n_threads, work / grain), at least 1. */
+int rg_threads_for(int64_t work, int64_t grain, int n_threads);
+
+/* Thread t of T: its block [*begin, *end) of n items, whole multiples of `align` items
+ * (the last block takes the remainder), contiguous and in thread order. */
+RG_INLINE void rg_block(int64_t n, int64_t align, int t, int T, int64_t *begin, int64_t *end)
+{
+    const int64_t units = (n + align - 1) / align;
+    const int64_t b = units * t / T * align, e = units * (t + 1) / T * align;
+    *begin = b < n ? b : n;
+    *end = e < n ? e : n;
+}
+
+typedef void (*rg_team_fn)(void *ctx, int t, int T);
+/* fn(ctx, t, T) for t in [0, T) on a team of T <= nt threads (OpenMP may start fewer);
+ * nt <= 1: fn(ctx, 0, 1) on the calling thread.  fn may synchronise with rg_barrier(). */
+void rg_parallel(int nt, rg_team_fn fn, void *ctx);
+
 #ifdef _OPENMP
-#include <omp.h>
-#define RG_THREAD_ID() omp_get_thread_num()
-#define RG_TEAM_SIZE() omp_get_num_threads()
+#define rg_barrier() _Pragma("omp barrier")
 #else
-#define RG_THREAD_ID() 0
-#define RG_TEAM_SIZE() 1
+#define rg_barrier() ((void)0)
 #endif
 
-typedef void (*rg_range_fn)(void *ctx, int64_t begin, int64_t end);
+typedef void (*rg_range_fn)(void *ctx, int64_t begin, int64_t end, int t);
+/* fn(ctx, begin, end, t) over [0, items) on up to nt threads, thread t taking its
+ * rg_block(items, align) (no more threads than blocks; empty blocks are skipped). */
+void rg_parallel_for(int64_t items, int64_t align, int nt, rg_range_fn fn, void *ctx);
 
-/* Run fn(ctx, begin, end) over [0, n) on up to n_threads threads. */
-void rg_parallel_range(int64_t n, int64_t grain, int n_threads, rg_range_fn fn, void *ctx);
-
-/* Number of threads worth using for n items of which each thread should get at
- * least `grain`: min(n_threads, n / grain), at least 1. */
-int rg_threads_for(int64_t n, int64_t grain, int n_threads);
+/* Fixed-order reductions: groups of a problem of n items, independent of the thread
+ * count, so partial sums per group added in group order give the same bits on any
+ * number of threads (which take whole groups).  At most RG_REDUCE_GROUPS (retrograd.h)
+ * threads help. */
+RG_INLINE int64_t rg_groups(int64_t n) { return n < RG_REDUCE_GROUPS ? n : RG_REDUCE_GROUPS; }
 
 /* 1 when the CPU runs the AVX2+FMA code paths. */
 int rg_cpu_has_avx2_fma(void);

@@ -52,6 +52,16 @@ RG_INLINE float rg_exp_f32(float x)
 
 RG_INLINE double rg_exp_f64(double x) { return exp(x); }
 
+/* exp(x) flushed to 0 below the clamp of rg_exp_f32 (where the true float32 value is
+ * subnormal or 0), so that a derivative such as ELU's a e^z is exactly 0 at z = -inf, as
+ * NumPy's exp gives, instead of the clamp's floor 1.2e-38.  A NaN passes through. */
+RG_INLINE float rg_exp_flushed_f32(float x)
+{
+    float e = rg_exp_f32(x);
+    return x < -87.3f ? 0.0f : e;
+}
+RG_INLINE double rg_exp_flushed_f64(double x) { return exp(x); }
+
 /* e^x - 1 for float32 without cancellation near 0: with x = k ln2 + r as in
  * rg_exp_f32, e^x - 1 = 2^k (e^r - 1) + (2^k - 1), where e^r - 1 is the
  * polynomial without its leading 1 and 2^k - 1 is exact.  For |x| < ln2/2

@@ -89,57 +89,70 @@ int rg_simd_level(void)
 
 const char *rg_compiler(void) { return RG_COMPILER_ID; }
 
-int rg_threads_for(int64_t n, int64_t grain, int n_threads)
+int rg_threads_for(int64_t work, int64_t grain, int n_threads)
 {
-    int64_t t = grain > 0 ? n / grain : n;
+    int64_t t = grain > 0 ? work / grain : work;
     if (t > n_threads) t = n_threads;
     return t < 1 ? 1 : (int)t;
 }
 
-void rg_parallel_range(int64_t n, int64_t grain, int n_threads, rg_range_fn fn, void *ctx)
+/* The only OpenMP parallel region of the library (rg_internal.h, "Threading"). */
+void rg_parallel(int nt, rg_team_fn fn, void *ctx)
 {
-    int nt = rg_threads_for(n, grain, n_threads);
-    if (n <= 0) return;
     if (nt <= 1) {
-        fn(ctx, 0, n);
+        fn(ctx, 0, 1);
         return;
     }
 #ifdef _OPENMP
     #pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), T = omp_get_num_threads();
-        /* blocks of whole 16-element groups so SIMD loops keep aligned bodies */
-        int64_t groups = (n + 15) / 16;
-        int64_t begin = (groups * t / T) * 16, end = (groups * (t + 1) / T) * 16;
-        if (end > n) end = n;
-        if (begin < end) fn(ctx, begin, end);
-    }
+    fn(ctx, omp_get_thread_num(), omp_get_num_threads());
 #else
-    fn(ctx, 0, n);
+    fn(ctx, 0, 1);
 #endif
+}
+
+typedef struct {
+    int64_t items, align;
+    rg_range_fn fn;
+    void *ctx;
+} rg_for_ctx;
+
+static void rg_for_block(void *p, int t, int T)
+{
+    const rg_for_ctx *c = p;
+    int64_t begin, end;
+    rg_block(c->items, c->align, t, T, &begin, &end);
+    if (begin < end) c->fn(c->ctx, begin, end, t);
+}
+
+void rg_parallel_for(int64_t items, int64_t align, int nt, rg_range_fn fn, void *ctx)
+{
+    if (items <= 0) return;
+    const int64_t blocks = (items + align - 1) / align;
+    if (nt > blocks) nt = (int)blocks;
+    if (nt <= 1) {
+        fn(ctx, 0, items, 0);
+        return;
+    }
+    rg_for_ctx c = { items, align, fn, ctx };
+    rg_parallel(nt, rg_for_block, &c);
 }
 
 /* thread 0 of the team (the caller) writes the team's size into the caller's int */
-static void rg_team_size_range(void *ctx, int64_t begin, int64_t end)
+static void rg_team_size_fn(void *ctx, int t, int T)
 {
-    (void)begin;
-    (void)end;
-#ifdef _OPENMP
-    if (omp_get_thread_num() == 0) *(int *)ctx = omp_get_num_threads();
-#endif
+    if (t == 0) *(int *)ctx = T;
 }
 
-/* The size of the OpenMP team that rg_parallel_range starts for a kernel called
- * with n_threads whose problem is large enough for all of them (here one 16-element
- * group per thread at grain 16); every kernel asks OpenMP the same way,
- * num_threads(rg_threads_for(...)).  It is what OpenMP really gives, fewer threads
- * than asked under OMP_THREAD_LIMIT or OMP_DYNAMIC.  The tests use it to see that a
- * thread count set between training steps reaches OpenMP.  No state is kept, so
- * concurrent callers share nothing. */
+/* The size of the OpenMP team that rg_parallel starts for a kernel called with n_threads
+ * whose problem is large enough for all of them; every kernel asks OpenMP the same way,
+ * through rg_parallel.  It is what OpenMP really gives, fewer threads than asked under
+ * OMP_THREAD_LIMIT or OMP_DYNAMIC.  The tests use it to see that a thread count set
+ * between training steps reaches OpenMP.  No state is kept, so concurrent callers share
+ * nothing. */
 int rg_team_size(int n_threads)
 {
     int size = 1;
-    if (n_threads < 1) n_threads = 1;
-    rg_parallel_range((int64_t)n_threads * 16, 16, n_threads, rg_team_size_range, &size);
+    rg_parallel(n_threads, rg_team_size_fn, &size);
     return size;
 }

@@ -9,7 +9,7 @@
  *                   loss = mean_r L_r;  dL/dz = (softmax(z) - t) / rows
  *
  * Layout: every matrix is (rows, cols) row-major and contiguous.
- * Threading: rows in parallel, one static contiguous block of rows per thread;
+ * Threading: rows in parallel (rg_parallel_for), one static contiguous block of rows per thread;
  * a row is always reduced by one thread in one order, so results do not depend
  * on the thread count.  Small problems (rows * cols < 2 * RG_GRAIN_TRANSCEND)
  * stay on the calling thread.  Row sums are accumulated in double.
@@ -17,16 +17,6 @@
  */
 #include "rg_internal.h"
 #include "rg_math.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* Threads for a (rows, cols) problem: at most one per row. */
-static int rg_softmax_threads(int64_t rows, int64_t cols, int n_threads)
-{
-    int nt = rg_threads_for(rows * cols, RG_GRAIN_TRANSCEND, n_threads);
-    return nt > rows ? (int)rows : nt;
-}
 
 #define RG_TEMPLATE "softmax_impl.h"
 #include "rg_instantiate.h"

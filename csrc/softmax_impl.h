@@ -83,41 +83,61 @@ RG_MULTIVERSION_WIDE(RG_F(softmax_xent_rows),
                  const RG_T *restrict t, int64_t rows, int64_t cols, double inv_n),
                 (grad, row_loss, z, t, rows, cols, inv_n))
 
-/* Row block of thread t of nt: [rows t / nt, rows (t + 1) / nt). */
-#define RG_ROW_BLOCKS(nt, rows, body)                                             \
-    do {                                                                          \
-        _Pragma("omp parallel for schedule(static, 1) num_threads(nt) if (nt > 1)") \
-        for (int t_ = 0; t_ < (nt); ++t_) {                                       \
-            const int64_t r0 = (rows) * t_ / (nt), nr = (rows) * (t_ + 1) / (nt) - r0; \
-            body;                                                                 \
-        }                                                                         \
-    } while (0)
+typedef struct {
+    RG_T *out;
+    double *row_loss;
+    const RG_T *in, *aux;   /* forward: x; backward: dy, y; cross-entropy: logits, targets */
+    int64_t cols;
+    double inv_n;
+} RG_F(softmax_ctx);
+
+static void RG_F(softmax_forward_range)(void *p, int64_t r0, int64_t r1, int t)
+{
+    const RG_F(softmax_ctx) *c = p;
+    RG_F(softmax_forward_rows)(c->out + r0 * c->cols, c->in + r0 * c->cols, r1 - r0, c->cols);
+}
+
+static void RG_F(softmax_backward_range)(void *p, int64_t r0, int64_t r1, int t)
+{
+    const RG_F(softmax_ctx) *c = p;
+    RG_F(softmax_backward_rows)(c->out + r0 * c->cols, c->in + r0 * c->cols,
+                                c->aux + r0 * c->cols, r1 - r0, c->cols);
+}
+
+static void RG_F(softmax_xent_range)(void *p, int64_t r0, int64_t r1, int t)
+{
+    const RG_F(softmax_ctx) *c = p;
+    RG_F(softmax_xent_rows)(c->out + r0 * c->cols, c->row_loss + r0, c->in + r0 * c->cols,
+                            c->aux + r0 * c->cols, r1 - r0, c->cols, c->inv_n);
+}
+
+/* Rows in parallel, one static block of rows per thread. */
+static void RG_F(softmax_run)(RG_F(softmax_ctx) *c, int64_t rows, rg_range_fn fn, int n_threads)
+{
+    rg_parallel_for(rows, 1, rg_threads_for(rows * c->cols, RG_GRAIN_TRANSCEND, n_threads), fn, c);
+}
 
 void RG_F(rg_softmax_forward)(RG_T *y, const RG_T *x, int64_t rows, int64_t cols, int n_threads)
 {
-    const int nt = rg_softmax_threads(rows, cols, n_threads);
-    RG_ROW_BLOCKS(nt, rows, RG_F(softmax_forward_rows)(y + r0 * cols, x + r0 * cols, nr, cols));
+    RG_F(softmax_ctx) c = { y, NULL, x, NULL, cols, 0.0 };
+    RG_F(softmax_run)(&c, rows, RG_F(softmax_forward_range), n_threads);
 }
 
 void RG_F(rg_softmax_backward)(RG_T *dx, const RG_T *dy, const RG_T *y, int64_t rows, int64_t cols,
                                int n_threads)
 {
-    const int nt = rg_softmax_threads(rows, cols, n_threads);
-    RG_ROW_BLOCKS(nt, rows, RG_F(softmax_backward_rows)(dx + r0 * cols, dy + r0 * cols,
-                                                        y + r0 * cols, nr, cols));
+    RG_F(softmax_ctx) c = { dx, NULL, dy, y, cols, 0.0 };
+    RG_F(softmax_run)(&c, rows, RG_F(softmax_backward_range), n_threads);
 }
 
 void RG_F(rg_softmax_cross_entropy)(RG_T *grad, double *loss, double *row_loss, const RG_T *logits,
                                     const RG_T *targets, int64_t rows, int64_t cols, int n_threads)
 {
-    const int nt = rg_softmax_threads(rows, cols, n_threads);
-    const double inv_n = 1.0 / (double)rows;
-    RG_ROW_BLOCKS(nt, rows, RG_F(softmax_xent_rows)(grad + r0 * cols, row_loss + r0, logits + r0 * cols,
-                                                    targets + r0 * cols, nr, cols, inv_n));
+    RG_F(softmax_ctx) c = { grad, row_loss, logits, targets, cols, 1.0 / (double)rows };
+    RG_F(softmax_run)(&c, rows, RG_F(softmax_xent_range), n_threads);
     double total = 0.0;
     for (int64_t r = 0; r < rows; ++r) total += row_loss[r];
-    *loss = total * inv_n;
+    *loss = total * c.inv_n;
 }
 
-#undef RG_ROW_BLOCKS
 #undef RG_F

@@ -338,6 +338,18 @@ def test_softmax_cross_entropy_is_stable_at_1000(backend_name, dtype):
                                atol=1e-7)
 
 
+@pytest.mark.parametrize("make", [lambda dt: ELU(0.7, dtype=dt), lambda dt: SELU(dtype=dt)],
+                         ids=["ELU", "SELU"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_elu_and_selu_gradient_is_exactly_zero_at_minus_infinity(make, dtype, backend):
+    layer = make(dtype)
+    x = np.array([[-np.inf, -1e30, -1000.0, 0.5]], dtype=dtype)
+    y = layer.forward(x)
+    dx, _ = layer.backward(np.ones_like(x))
+    np.testing.assert_array_equal(dx[0, :3], 0.0)
+    assert np.isfinite(y).all() and dx[0, 3] > 0
+
+
 # ---- randomness: seeds, fresh draws, eval mode --------------------------------------------
 @pytest.mark.parametrize("cls", [RReLU, NoisyReLU])
 def test_seeded_layers_reproduce(cls, backend):

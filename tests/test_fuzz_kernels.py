@@ -341,8 +341,10 @@ def lion_untie(g, m, beta_1):
 
 
 def kernel_arguments(name):
-    """(state names, scalar names) of ``numpy_ops.<name>_step`` in signature order."""
-    params = list(inspect.signature(getattr(numpy_ops, f"{name}_step")).parameters)[2:]
+    """(state names, scalar names) of ``numpy_ops.<name>_step`` in signature order (its
+    positional parameters after params and grads; owner= is keyword-only)."""
+    params = [p.name for p in inspect.signature(getattr(numpy_ops, f"{name}_step")).parameters
+              .values() if p.kind == p.POSITIONAL_OR_KEYWORD][2:]
     return ([p for p in params if p in STATE_NAMES], [p for p in params if p not in STATE_NAMES])
 
 

@@ -248,36 +248,43 @@ def test_against_pytorch(dtype):
     np.testing.assert_allclose(db, bt.grad.numpy(), **tol)
 
 
+_WORK = dict(H=5, W=5, C=3, F=4, KH=3, KW=3, sh=1, sw=1, pt=0, pl=0, OH=3, OW=3, n_threads=1,
+             double_precision=True)
+
+
 def _forward_args(**change):
     args = dict(x=np.zeros((2, 5, 5, 3)), wm=np.zeros((27, 4)), b=np.zeros(4), KH=3, KW=3,
-                stride=(1, 1), padding=((0, 0), (0, 0)), y=np.zeros((2, 3, 3, 4)),
-                work=np.zeros(_conv.workspace_size(5, 5, 3, 4, 3, 3, (1, 1), ((0, 0), (0, 0)), 1,
-                                                   True)), n_threads=1)
+                sh=1, sw=1, pt=0, pl=0, y=np.zeros((2, 3, 3, 4)),
+                work=np.zeros(_conv.workspace_size(**_WORK)), n_threads=1)
     args.update(change)
     return args
 
 
 def _backward_args(**change):
-    args = dict(dy=np.zeros((2, 3, 3, 4)), x=np.zeros((2, 5, 5, 3)), wmt=np.zeros((4, 27)),
-                KH=3, KW=3, stride=(1, 1), padding=((0, 0), (0, 0)), dx=np.zeros((2, 5, 5, 3)),
+    args = dict(x=np.zeros((2, 5, 5, 3)), wmt=np.zeros((4, 27)), dy=np.zeros((2, 3, 3, 4)),
+                KH=3, KW=3, sh=1, sw=1, pt=0, pl=0, dx=np.zeros((2, 5, 5, 3)),
                 dwm=np.zeros((27, 4)), db=np.zeros(4),
-                work=np.zeros(_conv.workspace_size(5, 5, 3, 4, 3, 3, (1, 1), ((0, 0), (0, 0)), 1,
-                                                   True)), n_threads=1)
+                work=np.zeros(_conv.workspace_size(**_WORK)), n_threads=1)
     args.update(change)
     return args
 
 
+# The wrappers take (OH, OW) from the output's (forward) or dy's (backward) shape: native_ops
+# computes them once, from the padding; the wrappers check every array against them.
 BAD_FORWARD = {
-    "empty batch": (dict(x=np.zeros((0, 5, 5, 3))), "non-empty batch"),
-    "kernel larger than the padded input": (dict(KH=6), "no larger than the padded"),
-    "zero stride": (dict(stride=(0, 1)), "strides >= 1"),
-    "negative padding": (dict(padding=((0, -1), (0, 0))), "paddings >= 0"),
+    "empty batch": (dict(x=np.zeros((0, 5, 5, 3)), y=np.zeros((0, 3, 3, 4))),
+                    "N >= 1, got N=0"),
+    "kernel of no rows": (dict(KH=0, wm=np.zeros((0, 4))), "KH >= 1, got KH=0"),
+    "zero stride": (dict(sh=0), "sh >= 1, got sh=0"),
+    "negative padding": (dict(pl=-1), "pl >= 0, got pl=-1"),
     "no threads": (dict(n_threads=0), "n_threads >= 1"),
-    "workspace too short": (dict(work=np.zeros(10)), "workspace of at least"),
+    "workspace too short": (dict(work=np.zeros(10)), r"workspace of at least \d+ elements, got 10"),
     "workspace for fewer threads": (dict(n_threads=64), "workspace of at least"),
     "wm of another C": (dict(wm=np.zeros((18, 4))), r"wm of shape \(27, 4\)"),
     "biases too short": (dict(b=np.zeros(3)), r"b of shape \(4,\)"),
-    "y of the wrong size": (dict(y=np.zeros((2, 3, 2, 4))), r"y of shape \(2, 3, 3, 4\)"),
+    "y of other filters": (dict(y=np.zeros((2, 3, 3, 5))), r"y of shape \(2, 3, 3, 4\)"),
+    "y of another batch": (dict(y=np.zeros((1, 3, 3, 4))), r"y of shape \(2, 3, 3, 4\)"),
+    "y of no rows": (dict(y=np.zeros((2, 0, 3, 4))), "OH >= 1, got OH=0"),
 }
 BAD_BACKWARD = {
     "dy of the wrong size": (dict(dy=np.zeros((2, 3, 3, 5))), r"dy of shape \(2, 3, 3, 4\)"),
@@ -285,21 +292,37 @@ BAD_BACKWARD = {
     "dwm of the wrong size": (dict(dwm=np.zeros((27, 3))), r"dwm of shape \(27, 4\)"),
     "db of the wrong size": (dict(db=np.zeros(5)), r"db of shape \(4,\)"),
     "wmt of another K": (dict(wmt=np.zeros((4, 26))), r"wmt of shape \(4, 27\)"),
-    "kernel larger than the padded input": (dict(KW=7), "no larger than the padded"),
     "workspace too short": (dict(work=np.zeros(10)), "workspace of at least"),
 }
 
 
 @pytest.mark.parametrize("change, match", BAD_FORWARD.values(), ids=BAD_FORWARD.keys())
 def test_forward_wrapper_checks_every_size(change, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^Conv2D: expected .*" + match):
         _conv.forward(**_forward_args(**change))
 
 
 @pytest.mark.parametrize("change, match", BAD_BACKWARD.values(), ids=BAD_BACKWARD.keys())
 def test_backward_wrapper_checks_every_size(change, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^Conv2D: expected .*" + match):
         _conv.backward(**_backward_args(**change))
+
+
+@pytest.mark.parametrize("kernels, stride, padding, match", [
+    (np.zeros((4, 3, 6, 3)), (1, 1), ((0, 0), (0, 0)),
+     r"expected a kernel no larger than the padded input \(5, 5\), got \(6, 3\)"),
+    (np.zeros((4, 3, 3, 3)), (0, 1), ((0, 0), (0, 0)), r"expected strides >= 1, got \(0, 1\)"),
+    (np.zeros((4, 3, 3, 3)), (1, 1), ((0, -1), (0, 0)), r"expected paddings >= 0"),
+])
+def test_native_ops_computes_and_checks_the_geometry(kernels, stride, padding, match):
+    x = np.zeros((2, 5, 5, 3))
+    for call in (lambda: native_ops.conv2d_forward(x, kernels, np.zeros(4), stride, padding),
+                 lambda: native_ops.conv2d_backward(np.zeros((2, 3, 3, 4)), x, kernels, stride,
+                                                    padding)):
+        with pytest.raises(ValueError, match="^Conv2D: " + match):
+            call()
+    with pytest.raises(ValueError, match="^Mine: " + match):
+        native_ops.conv2d_forward(x, kernels, np.zeros(4), stride, padding, owner="Mine")
 
 
 def test_wrappers_refuse_read_only_outputs_and_mixed_dtypes():
@@ -313,9 +336,9 @@ def test_wrappers_refuse_read_only_outputs_and_mixed_dtypes():
 
 def test_kernel_gradient_channel_mismatch_is_refused():
     x = np.zeros((1, 4, 4, 2))
-    with pytest.raises(ValueError, match="the same C"):
+    with pytest.raises(ValueError, match="Conv2D: expected x .* the same C"):
         native_ops.conv2d_forward(x, np.zeros((3, 5, 2, 2)), np.zeros(3), (1, 1),
                                   ((0, 0), (0, 0)))
-    with pytest.raises(ValueError, match="expected dy of shape"):
+    with pytest.raises(ValueError, match="Conv2D: expected dy of shape"):
         native_ops.conv2d_backward(np.zeros((1, 2, 2, 3)), x, np.zeros((3, 2, 2, 2)), (1, 1),
                                    ((0, 0), (0, 0)))

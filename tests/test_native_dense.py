@@ -20,9 +20,9 @@ pytestmark = pytest.mark.skipif(not retrograd.native_available(),
                                 reason="native kernels not built")
 if retrograd.native_available():
     from retrograd.backend import native_ops
-    from retrograd._native import _dense
+    from retrograd._native import _dense, _runtime
 
-    GRAIN = _dense.grain()
+    GRAIN = _runtime.grains()["dense"]
 
 BACKENDS = {"numpy": numpy_ops}
 if retrograd.native_available():
@@ -180,28 +180,28 @@ def test_weights_of_another_float_dtype_are_cast_to_the_input_dtype():
     np.testing.assert_array_equal(y, native_ops.dense_forward(x, w, b))
 
 
-# ---- bad input: native_ops names the kernel, the Cython layer checks every size ----------
+# ---- bad input: native_ops names the layer, the Cython layer checks every size -----------
 def _f32(*shape):
     return np.ones(shape, np.float32)
 
 
 OPS_BAD = {
     "x 1-D": (lambda: native_ops.dense_forward(_f32(4), _f32(4, 3), _f32(3)), ValueError,
-              r"dense_forward: expected x \(N, in\) and weights \(in, out\)"),
+              r"Dense: expected x \(N, in\) and weights \(in, out\)"),
     "in mismatch": (lambda: native_ops.dense_forward(_f32(2, 5), _f32(4, 3), _f32(3)),
-                    ValueError, r"dense_forward: expected x \(N, in\) .* got \(2, 5\) and \(4, 3\)"),
+                    ValueError, r"Dense: expected x \(N, in\) .* got \(2, 5\) and \(4, 3\)"),
     "weights 3-D": (lambda: native_ops.dense_backward(_f32(2, 3), _f32(2, 4), _f32(4, 3, 1)),
-                    ValueError, r"dense_backward: expected x \(N, in\) and weights"),
+                    ValueError, r"Dense: expected x \(N, in\) and weights"),
     "biases 2-D": (lambda: native_ops.dense_forward(_f32(2, 4), _f32(4, 3), _f32(1, 3)),
-                   ValueError, r"dense_forward: expected biases of shape \(3,\), got \(1, 3\)"),
+                   ValueError, r"Dense: expected biases of shape \(3,\), got \(1, 3\)"),
     "dy shape": (lambda: native_ops.dense_backward(_f32(2, 4), _f32(2, 4), _f32(4, 3)),
-                 ValueError, r"dense_backward: expected dy of shape \(2, 3\), got \(2, 4\)"),
+                 ValueError, r"Dense: expected dy of shape \(2, 3\), got \(2, 4\)"),
     "empty batch": (lambda: native_ops.dense_forward(_f32(0, 4), _f32(4, 3), _f32(3)),
-                    ValueError, r"dense kernel: expected N, in, out >= 1, got \(0, 4, 3\)"),
+                    ValueError, r"Dense: expected N >= 1, got N=0"),
     "no outputs": (lambda: native_ops.dense_backward(_f32(2, 0), _f32(2, 4), _f32(4, 0)),
-                   ValueError, r"dense kernel: expected N, in, out >= 1, got \(2, 4, 0\)"),
+                   ValueError, r"Dense: expected O >= 1, got O=0"),
     "int x": (lambda: native_ops.dense_forward(np.ones((2, 4), np.int64), _f32(4, 3), _f32(3)),
-              TypeError, r"dense_forward: expected x of dtype float32 or float64, got dtype int64"),
+              TypeError, r"Dense: expected x of dtype float32 or float64, got dtype int64"),
 }
 
 
@@ -232,29 +232,29 @@ CYTHON_BAD = {
                                     r"expected a workspace of at least"),
     "no threads": (lambda: _dense.forward(_f32(2, 4), _f32(4, 3), _f32(3), _f32(2, 3),
                                           _work(2, 4, 3), 0), r"expected n_threads >= 1, got 0"),
-    "dy rows": (lambda: _dense.backward(_f32(3, 3), _f32(2, 4), _f32(4, 3), _f32(2, 4),
+    "dy rows": (lambda: _dense.backward(_f32(2, 4), _f32(4, 3), _f32(3, 3), _f32(2, 4),
                                         _f32(4, 3), _f32(3), _work(2, 4, 3), 1),
                 r"expected dy of shape \(2, 3\), got \(3, 3\)"),
-    "dx shape": (lambda: _dense.backward(_f32(2, 3), _f32(2, 4), _f32(4, 3), _f32(2, 3),
+    "dx shape": (lambda: _dense.backward(_f32(2, 4), _f32(4, 3), _f32(2, 3), _f32(2, 3),
                                          _f32(4, 3), _f32(3), _work(2, 4, 3), 1),
                  r"expected dx of shape \(2, 4\), got \(2, 3\)"),
-    "dw shape": (lambda: _dense.backward(_f32(2, 3), _f32(2, 4), _f32(4, 3), None, _f32(3, 4),
+    "dw shape": (lambda: _dense.backward(_f32(2, 4), _f32(4, 3), _f32(2, 3), None, _f32(3, 4),
                                          _f32(3), _work(2, 4, 3), 1),
                  r"expected dw of shape \(4, 3\), got \(3, 4\)"),
-    "db length": (lambda: _dense.backward(_f32(2, 3), _f32(2, 4), _f32(4, 3), None, _f32(4, 3),
+    "db length": (lambda: _dense.backward(_f32(2, 4), _f32(4, 3), _f32(2, 3), None, _f32(4, 3),
                                           _f32(2), _work(2, 4, 3), 1),
                   r"expected db of shape \(3,\), got \(2,\)"),
-    "backward workspace": (lambda: _dense.backward(_f32(2, 3), _f32(2, 4), _f32(4, 3), None,
+    "backward workspace": (lambda: _dense.backward(_f32(2, 4), _f32(4, 3), _f32(2, 3), None,
                                                    _f32(4, 3), _f32(3), _f32(1), 1),
                            r"expected a workspace of at least"),
-    "empty batch": (lambda: _dense.backward(_f32(0, 3), _f32(0, 4), _f32(4, 3), None, _f32(4, 3),
-                                            _f32(3), _f32(100), 1), r"expected N, in, out >= 1"),
+    "empty batch": (lambda: _dense.backward(_f32(0, 4), _f32(4, 3), _f32(0, 3), None, _f32(4, 3),
+                                            _f32(3), _f32(100), 1), r"expected N >= 1, got N=0"),
 }
 
 
 @pytest.mark.parametrize("call, message", CYTHON_BAD.values(), ids=CYTHON_BAD.keys())
 def test_cython_layer_checks_every_size(call, message):
-    with pytest.raises(ValueError, match="dense kernel: " + message):
+    with pytest.raises(ValueError, match="Dense: " + message):
         call()
 
 

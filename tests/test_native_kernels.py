@@ -6,6 +6,7 @@ functions; against the NumPy reference kernels; for independence from the
 thread count, read-only and non-contiguous inputs, odd sizes, huge inputs, and
 for the size checks of the Cython wrappers.
 """
+import inspect
 import math
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def test_prelu_matches_reference(dtype, channels):
 
 
 def test_prelu_rejects_alpha_of_wrong_length():
-    with pytest.raises(ValueError, match="prelu kernel: expected alpha of shape"):
+    with pytest.raises(ValueError, match=r"PReLU: expected alpha of shape \(1,\) or \(3,\)"):
         native_ops.prelu_forward(np.zeros((2, 3), np.float32), np.ones(2, np.float32))
 
 
@@ -216,6 +217,21 @@ def test_huge_inputs_are_finite_and_quiet(dtype):
     np.testing.assert_array_equal(native_ops.sigmoid_forward(x)[0, :2], [0, 1])
 
 
+@pytest.mark.parametrize("name", ["elu", "selu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elu_and_selu_backward_vanish_at_minus_infinity(name, dtype):
+    # the slope a e^z is exactly 0 where e^z underflows, as NumPy's exp gives; a float32
+    # exp clamped at its smallest normal value would leave 1.2e-38 there
+    x = np.array([-np.inf, -1e30, -1000.0, -800.0, -np.inf], dtype)
+    dy = np.array([1.0, 1.0, -3.0, 2.0, np.inf], dtype)
+    with np.errstate(invalid="ignore"):
+        got = backward(name, dy, x, forward(name, x))
+        want = getattr(numpy_ops, f"{name}_backward")(dy, x, x, *HYPER.get(name, ()))
+    np.testing.assert_array_equal(got[:4], 0.0)
+    np.testing.assert_array_equal(got, want)   # inf * 0: NaN on both backends
+    assert np.isnan(got[4])
+
+
 @pytest.mark.parametrize("n", [1, 15, 17, 1_000_003])
 def test_odd_sizes(n):
     rng = np.random.default_rng(n)
@@ -253,15 +269,12 @@ def test_thread_count_independence(threads):
     for n in (1, 2, 4):
         threads(n)
         results[n] = _all_kernels(x, dy, alpha)
-        # a fixed thread count always gives the same bits (PReLU's reduction included)
         for a, b in zip(results[n], _all_kernels(x, dy, alpha)):
             np.testing.assert_array_equal(a, b)
+    # and any thread count the same bits, PReLU's dalpha (a reduction) included
     for n in (2, 4):
-        for i, (a, b) in enumerate(zip(results[1], results[n])):
-            if i == 2 * len(ELEMENTWISE) + 2:   # dalpha: per-thread partial sums, rounding only
-                np.testing.assert_allclose(a, b, rtol=1e-6)
-            else:
-                np.testing.assert_array_equal(a, b)
+        for a, b in zip(results[1], results[n]):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_prelu_shared_slope_reduction_over_threads(threads):
@@ -269,10 +282,13 @@ def test_prelu_shared_slope_reduction_over_threads(threads):
     x = rng.standard_normal(1_000_003).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     exact = float(np.where(x <= 0, dy.astype(np.float64) * x, 0).sum())
+    sums = set()
     for n in (1, 2, 4):
         threads(n)
         _, dalpha = native_ops.prelu_backward(dy, x, np.float32([0.25]))
         assert float(dalpha[0]) == pytest.approx(exact, rel=1e-6)
+        sums.add(float(dalpha[0]))
+    assert len(sums) == 1
 
 
 def test_read_only_and_non_contiguous_inputs():
@@ -293,18 +309,26 @@ def test_wrappers_check_lengths():
     f = np.zeros(8, np.float32)
     short = np.zeros(7, np.float32)
     m = np.zeros((2, 4), np.float32)
+    # (the default owner of each wrapper is the public class it serves)
     cases = [
-        (lambda: _activations.forward(0, f, short, 0.0, 0.0, 1), "expected output of length 8"),
-        (lambda: _activations.forward(99, f, f, 0.0, 0.0, 1), "expected kind in"),
-        (lambda: _activations.backward(2, f, f, short, f, 0.0, 0.0, 1), "expected arrays of length"),
-        (lambda: _activations.rrelu_forward(f, short, f, 1), "expected slopes of length 8"),
-        (lambda: _activations.rrelu_backward(f, f, f, short, 1), "expected dx of length 8"),
-        (lambda: _activations.noisy_relu_forward(f, short, f, 1), "expected noise of length 8"),
-        (lambda: _activations.prelu_forward(m, short, m, 1), "expected alpha of length 4"),
+        (lambda: _activations.forward(0, f, short, 0.0, 0.0, 1),
+         r"ElementwiseActivation: expected y of shape \(8,\), got \(7,\)"),
+        (lambda: _activations.forward(99, f, f, 0.0, 0.0, 1),
+         r"ElementwiseActivation: expected 0 <= kind < RG_ACT_COUNT, got kind=99"),
+        (lambda: _activations.backward(2, f, f, short, f, 0.0, 0.0, 1, owner="Sigmoid"),
+         r"Sigmoid: expected y of shape \(8,\), got \(7,\)"),
+        (lambda: _activations.rrelu_forward(f, short, f, 1), r"RReLU: expected slopes of shape \(8,\)"),
+        (lambda: _activations.rrelu_backward(f, f, f, short, 1), r"RReLU: expected dx of shape \(8,\)"),
+        (lambda: _activations.noisy_relu_forward(f, short, f, 1),
+         r"NoisyReLU: expected noise of shape \(8,\)"),
+        (lambda: _activations.prelu_forward(m, short, m, 1), r"PReLU: expected alpha of shape \(4,\)"),
         (lambda: _activations.prelu_backward(m, m, f[:4], m, f[:4], np.zeros((1, 4)), 2),
-         r"expected work of shape \(2, 4\)"),
-        (lambda: _softmax.forward(m, np.zeros((4, 2), np.float32), 1), "expected y of shape"),
-        (lambda: _softmax.cross_entropy(m, m, m, np.zeros(3), 1), "expected row_loss of length 2"),
+         r"PReLU: expected groups >= RG_REDUCE_GROUPS, got groups=1"),
+        (lambda: _softmax.forward(m, np.zeros((4, 2), np.float32), 1),
+         r"Softmax: expected y of shape \(2, 4\), got \(4, 2\)"),
+        (lambda: _softmax.cross_entropy(m, m, m, np.zeros(3), 1),
+         r"CategoricalCrossEntropy: expected row_loss of shape \(2,\), got \(3,\)"),
+        (lambda: _softmax.forward(m, m, 0), r"Softmax: expected n_threads >= 1, got 0"),
     ]
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -336,3 +360,50 @@ def test_nan_propagates_like_the_reference(name, dtype):
         reference = getattr(numpy_ops, f"{name}_forward")(x, *hyper)
     np.testing.assert_array_equal(np.isnan(native), np.isnan(reference))
     assert np.isnan(native[[0, 3]]).all()
+
+
+# ---- one signature on both backends; errors name the public owner ------------------------
+def _public_functions(module):
+    return {name: f for name, f in vars(module).items()
+            if callable(f) and not name.startswith("_") and not inspect.isclass(f)
+            and not inspect.ismodule(f) and getattr(f, "__module__", None) == module.__name__}
+
+
+def test_native_ops_has_the_signatures_of_numpy_ops():
+    # layers call ops.<kernel>(...) on either backend: the same names, the same parameters
+    reference, native = _public_functions(numpy_ops), _public_functions(native_ops)
+    assert sorted(reference) == sorted(native)
+    for name, f in reference.items():
+        assert inspect.signature(native[name]) == inspect.signature(f), name
+
+
+def test_default_owners_are_the_public_classes_users_call():
+    from retrograd import layers, losses, optimizers
+    from retrograd._native._table import KERNELS
+    public = {n for m in (layers, losses, optimizers) for n in dir(m) if n[:1].isupper()}
+    for name, f in _public_functions(native_ops).items():
+        assert inspect.signature(f).parameters["owner"].default in public, name
+    for kernel in KERNELS:
+        assert kernel.owner is None or kernel.owner in public, kernel.name
+
+
+@pytest.mark.parametrize("call", [
+    lambda owner: native_ops.elu_backward(np.zeros(3), np.zeros(3), np.zeros(2), 1.0,
+                                          owner=owner),
+    lambda owner: native_ops.rrelu_forward(np.zeros(3), np.zeros(4), owner=owner),
+    lambda owner: native_ops.prelu_forward(np.zeros((2, 3)), np.ones(2), owner=owner),
+    lambda owner: native_ops.softmax_cross_entropy(np.zeros((2, 3)), np.zeros((3, 2)),
+                                                   owner=owner),
+    lambda owner: native_ops.dense_forward(np.zeros((2, 3)), np.zeros((4, 2)), np.zeros(2),
+                                           owner=owner),
+    lambda owner: native_ops.maxpool2d_backward(np.zeros((1, 1, 1, 1)),
+                                                np.zeros((1, 1, 1, 1), np.int32),
+                                                (1, 4, 4, 1), (2, 2), (2, 2), owner=owner),
+    lambda owner: native_ops.dropout_forward(np.zeros(3), np.ones(2, bool), 2.0, owner=owner),
+    lambda owner: native_ops.adam_step([np.zeros(2)], [np.zeros(3)], [np.zeros(2)],
+                                       [np.zeros(2)], 0.1, 0.9, 0.99, 1e-8, 0.1, 0.01,
+                                       owner=owner),
+])
+def test_errors_start_with_the_owner_passed_down(call):
+    with pytest.raises(ValueError, match=r"^Mine: expected .*, got "):
+        call("Mine")

@@ -7,6 +7,7 @@ independence from the thread count (a thread's block spanning several arrays),
 lists of odd and empty arrays, non-contiguous and read-only gradients, and the
 checks of the Cython wrapper.
 """
+import inspect
 import math
 
 import numpy as np
@@ -101,8 +102,8 @@ def reference(name, p, g, state, s):
             p -= s["lr"] * adam
         elif name == "adamw":
             p -= s["lr"] * (adam + s["weight_decay"] * p)
-        elif s["rect"] > 0:
-            p -= s["lr"] * s["rect"] * adam
+        elif s["rect"] > 0:   # torch.optim.RAdam: eps on sqrt(v), then times sqrt(bc2)
+            p -= s["lr"] * s["rect"] * (m / s["bc1"]) * np.sqrt(s["bc2"]) / (np.sqrt(v) + s["eps"])
         else:
             p -= s["lr"] * m / s["bc1"]
     return None
@@ -224,7 +225,7 @@ def test_radam_switches_on_rect():
     np.testing.assert_allclose(p[0], [1 - 0.01, 1 + 0.02], rtol=1e-14)
     native_ops.radam_step(p, g, **state, **adam_like(2, rect=0.5))
     m, v = 0.19 * np.array([1.0, -2.0]), 0.001999 * np.array([1.0, 4.0])
-    step = 0.01 * 0.5 * (m / (1 - B1 ** 2)) / (np.sqrt(v / (1 - B2 ** 2)) + 1e-7)
+    step = 0.01 * 0.5 * (m / (1 - B1 ** 2)) * np.sqrt(1 - B2 ** 2) / (np.sqrt(v) + 1e-7)
     np.testing.assert_allclose(p[0], [0.99, 1.02] - step, rtol=1e-14)
 
 
@@ -269,29 +270,29 @@ def _read_only(a):
 
 BAD_CALLS = [
     (lambda: _adam([np.zeros((4, 3), np.float32).T]), ValueError,
-     r"adam_step: expected params\[0\] C-contiguous, got a non-contiguous array"),
+     r"Adam: expected params\[0\] C-contiguous, got a non-contiguous array"),
     (lambda: _adam([_read_only(np.zeros(3, np.float32))]), ValueError,
-     r"adam_step: expected params\[0\] writeable, got a read-only array"),
+     r"Adam: expected params\[0\] writeable, got a read-only array"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[_read_only(np.zeros(3, np.float32))]),
-     ValueError, r"adam_step: expected m\[0\] writeable"),
+     ValueError, r"Adam: expected m\[0\] writeable"),
     (lambda: _adam([np.zeros(3, np.float32)], v=[np.zeros(6, np.float32)[::2]]), ValueError,
-     r"adam_step: expected v\[0\] C-contiguous"),
+     r"Adam: expected v\[0\] C-contiguous"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[np.zeros(3)]), TypeError,
-     r"adam_step: expected m\[0\] of dtype float32 \(that of params\[0\]\), got dtype float64"),
+     r"Adam: expected m\[0\] of dtype float32 \(that of params\[0\]\), got dtype float64"),
     (lambda: _adam([np.zeros(3, np.float32), np.zeros(2)]), TypeError,
-     r"adam_step: expected params\[1\] of dtype float32"),
+     r"Adam: expected params\[1\] of dtype float32"),
     (lambda: _adam([np.zeros(3, np.int64)], m=[np.zeros(3, np.int64)]), TypeError,
-     r"adam_step: expected params\[0\] a float32 or float64 ndarray, got dtype 'int64'"),
+     r"Adam: expected params\[0\] a float32 or float64 ndarray, got dtype 'int64'"),
     (lambda: _adam([[0.0, 1.0]]), TypeError,
-     r"adam_step: expected params\[0\] a float32 or float64 ndarray, got 'list'"),
+     r"Adam: expected params\[0\] a float32 or float64 ndarray, got 'list'"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[np.zeros(4, np.float32)]), ValueError,
-     r"adam_step: expected m\[0\] of shape \(3,\) \(that of params\[0\]\), got shape \(4,\)"),
+     r"Adam: expected m\[0\] of shape \(3,\) \(that of params\[0\]\), got shape \(4,\)"),
     (lambda: _adam([np.zeros((2, 3), np.float32)], v=[np.zeros((3, 2), np.float32)]), ValueError,
-     r"adam_step: expected v\[0\] of shape \(2, 3\)"),
+     r"Adam: expected v\[0\] of shape \(2, 3\)"),
     (lambda: _adam([np.zeros(3, np.float32)], grads=[]), ValueError,
-     r"adam_step: expected grads with 1 arrays \(one per param\), got 0"),
+     r"Adam: expected grads with 1 arrays \(one per param\), got 0"),
     (lambda: _adam([np.zeros(3, np.float32)], m=[]), ValueError,
-     r"adam_step: expected m with 1 arrays \(one per param\), got 0"),
+     r"Adam: expected m with 1 arrays \(one per param\), got 0"),
 ]
 
 
@@ -313,8 +314,44 @@ def test_refused_call_changes_nothing():
 
 def test_thread_count_is_checked():
     from retrograd._native import _optimizers
-    with pytest.raises(ValueError, match="sgd_step: expected n_threads >= 1, got 0"):
-        _optimizers.sgd([np.zeros(2)], [np.zeros(2)], 0.1, 0)
+    with pytest.raises(ValueError, match="SGD: expected n_threads >= 1, got 0"):
+        _optimizers.step(0, [np.zeros(2)], [np.zeros(2)], (), (0.1,), 0, "SGD")
+
+
+@pytest.mark.parametrize("kind, states, scalars, message", [
+    (-1, (), (0.1,), r"expected an optimizer kind in \[0, 11\), got -1"),
+    (11, (), (0.1,), r"expected an optimizer kind in \[0, 11\), got 11"),
+    (0, ([np.zeros(2)],), (0.1,), r"expected 0 state lists, got 1"),
+    (5, ([np.zeros(2)],), (0.1,) * 6, r"expected 2 state lists, got 1"),
+    (0, (), (), r"expected 1 scalars, got 0"),
+    (5, ([np.zeros(2)], [np.zeros(2)]), (0.1,) * 7, r"expected 6 scalars, got 7"),
+])
+def test_the_one_entry_point_checks_kind_states_and_scalars(kind, states, scalars, message):
+    # one wrapper serves every optimizer: the kind must exist, and the state lists and
+    # scalars must be as many as the C update of that kind reads
+    from retrograd._native import _optimizers
+    p = [np.ones(2)]
+    with pytest.raises(ValueError, match="Opt: " + message):
+        _optimizers.step(kind, p, [np.ones(2)], states, scalars, 1, "Opt")
+    np.testing.assert_array_equal(p[0], 1.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_step_is_the_kind_of_the_table(name):
+    # native_ops.<name>_step forwards to the entry point with the kind of the kernel table;
+    # called by keywords, positionally, or with a caller's owner, it does the same update
+    params, state, grads = make_problem(name, [(5,)], np.float64, seed=2)
+    by_keywords = make_problem(name, [(5,)], np.float64, seed=2)
+    scalars = OPTIMIZERS[name][1](1)
+    order = list(inspect.signature(getattr(numpy_ops, f"{name}_step")).parameters)
+    positional = [state[k] if k in state else scalars[k] for k in order[2:-1]]   # not owner
+    getattr(native_ops, f"{name}_step")(params, grads[0], *positional, owner="Mine")
+    getattr(native_ops, f"{name}_step")(by_keywords[0], by_keywords[2][0], **by_keywords[1],
+                                        **scalars)
+    for a, b in zip(params, by_keywords[0]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="^Mine: expected grads with 1 arrays"):
+        getattr(native_ops, f"{name}_step")(params, [], *positional, owner="Mine")
 
 
 # ---- against torch.optim: the same trajectories (float64) ------------------------------------
@@ -329,10 +366,9 @@ def _torch_optimizer(torch, name, tensors):
         "adam": lambda: o.Adam(tensors, lr=0.01, betas=(B1, B2), eps=1e-7),
         "adamw": lambda: o.AdamW(tensors, lr=0.01, betas=(B1, B2), eps=1e-7, weight_decay=0.1),
         "nadam": lambda: o.NAdam(tensors, lr=0.002, betas=(B1, B2), eps=1e-7),
-        # torch adds eps elsewhere in these two (to |g| inside AdaMax's max, to sqrt(v)
-        # before the bias correction in RAdam); with eps = 0 the updates coincide
+        # torch adds eps to |g| inside AdaMax's max; with eps = 0 the updates coincide
         "adamax": lambda: o.Adamax(tensors, lr=0.002, betas=(B1, B2), eps=0.0),
-        "radam": lambda: o.RAdam(tensors, lr=0.01, betas=(B1, B2), eps=0.0),
+        "radam": lambda: o.RAdam(tensors, lr=0.01, betas=(B1, B2), eps=1e-7),
     }
     return table[name]()
 
@@ -359,7 +395,7 @@ def _compare_with_torch(torch, name):
     for t in range(1, 9):   # RAdam rectifies from t = 6 on
         grads = [rng.standard_normal(s) for s in shapes]
         scalars = OPTIMIZERS[name][1](t)
-        if name in ("adamax", "radam"):
+        if name == "adamax":
             scalars["eps"] = 0.0
         getattr(native_ops, f"{name}_step")(params, grads, **state, **scalars)
         for tensor, g in zip(tensors, grads):

@@ -367,11 +367,11 @@ def test_dropout_is_the_fused_product(dtype, mask_dtype):
 
 def test_dropout_refuses_a_wrong_mask():
     x = np.ones((4, 3), np.float32)
-    with pytest.raises(ValueError, match="dropout_forward: expected a mask of shape"):
+    with pytest.raises(ValueError, match="Dropout: expected a mask of shape"):
         native_ops.dropout_forward(x, np.ones((4, 1), bool), 2.0)
-    with pytest.raises(TypeError, match="dropout_backward: expected a bool or uint8 mask"):
+    with pytest.raises(TypeError, match="Dropout: expected a bool or uint8 mask"):
         native_ops.dropout_backward(x, np.ones((4, 3), np.float32), 2.0)
-    with pytest.raises(ValueError, match="dropout kernel: expected mask and output of length"):
+    with pytest.raises(ValueError, match=r"Dropout: expected mask of shape \(12,\), got \(11,\)"):
         _dropout.apply(x.reshape(-1), np.ones(11, np.uint8), np.empty(12, np.float32), 2.0, 1)
     assert native_ops.dropout_forward(np.ones((0, 3), np.float32),
                                       np.ones((0, 3), bool), 2.0).shape == (0, 3)
@@ -385,40 +385,40 @@ def test_corrupted_indices_raise_instead_of_writing_out_of_bounds(bad, global_ba
     for pool, stride in [((2, 2), (2, 2)), ((2, 2), (1, 1))]:
         y, idx = native_ops.maxpool2d_forward(x, pool, stride)
         idx[1, 0, 1, 2] = bad
-        with pytest.raises(ValueError, match=r"maxpool2d_backward: expected indices in \[0, 4\)"):
+        with pytest.raises(ValueError, match=r"MaxPooling2D: expected indices in \[0, 4\)"):
             native_ops.maxpool2d_backward(np.ones_like(y), idx, x.shape, pool, stride)
     gy, gidx = native_ops.global_maxpool_forward(x)
     gidx[0, 1] = global_bad
-    with pytest.raises(ValueError, match=r"global_maxpool_backward: expected indices in \[0, 16\)"):
+    with pytest.raises(ValueError, match=r"GlobalMaxPooling2D: expected indices in \[0, 16\)"):
         native_ops.global_maxpool_backward(np.ones_like(gy), gidx, x.shape)
 
 
 @pytest.mark.parametrize("call, match", [
     (lambda: native_ops.maxpool2d_forward(np.ones((2, 3, 3, 1), np.float32), (4, 2), (1, 1)),
-     r"maxpool2d_forward: expected a pool window within the image \(3, 3\), got \(4, 2\)"),
+     r"MaxPooling2D: expected a pool window within the image \(3, 3\), got \(4, 2\)"),
     (lambda: native_ops.avgpool2d_forward(np.ones((2, 3, 3, 1), np.float32), (2, 2), (0, 1)),
-     r"avgpool2d_forward: expected stride as two ints >= 1, got \(0, 1\)"),
+     r"AveragePooling2D: expected stride as two ints >= 1, got \(0, 1\)"),
     (lambda: native_ops.maxpool2d_forward(np.ones((3, 3, 1), np.float32), (2, 2), (1, 1)),
-     r"maxpool2d_forward: expected an image batch \(N, H, W, C\), got shape \(3, 3, 1\)"),
+     r"MaxPooling2D: expected an image batch \(N, H, W, C\), got shape \(3, 3, 1\)"),
     (lambda: native_ops.maxpool2d_backward(np.ones((2, 2, 2, 1), np.float32),
                                            np.zeros((2, 2, 2, 1), np.int32), (2, 6, 6, 1),
                                            (2, 2), (2, 2)),
-     r"maxpool2d_backward: expected dy of shape \(2, 3, 3, 1\), got \(2, 2, 2, 1\)"),
+     r"MaxPooling2D: expected dy of shape \(2, 3, 3, 1\), got \(2, 2, 2, 1\)"),
     (lambda: native_ops.maxpool2d_backward(np.ones((2, 2, 2, 1), np.float32),
                                            np.zeros((2, 2, 2, 2), np.int32), (2, 4, 4, 1),
                                            (2, 2), (2, 2)),
-     r"maxpool2d_backward: expected indices of shape \(2, 2, 2, 1\), got \(2, 2, 2, 2\)"),
+     r"MaxPooling2D: expected indices of shape \(2, 2, 2, 1\), got \(2, 2, 2, 2\)"),
     (lambda: native_ops.avgpool2d_backward(np.ones((2, 3, 2, 1), np.float32), (2, 4, 4, 1),
                                            (2, 2), (2, 2)),
-     r"avgpool2d_backward: expected dy of shape \(2, 2, 2, 1\), got \(2, 3, 2, 1\)"),
+     r"AveragePooling2D: expected dy of shape \(2, 2, 2, 1\), got \(2, 3, 2, 1\)"),
     (lambda: native_ops.global_avgpool_backward(np.ones((2, 3), np.float32), (2, 4, 4, 1)),
-     r"global_avgpool_backward: expected dy of shape \(2, 1\), got \(2, 3\)"),
+     r"GlobalAveragePooling2D: expected dy of shape \(2, 1\), got \(2, 3\)"),
     (lambda: native_ops.global_maxpool_backward(np.ones((2, 1), np.float32),
                                                 np.zeros((1, 1), np.int32), (2, 4, 4, 1)),
-     r"global_maxpool_backward: expected indices of shape \(2, 1\), got \(1, 1\)"),
+     r"GlobalMaxPooling2D: expected indices of shape \(2, 1\), got \(1, 1\)"),
     (lambda: native_ops.avgpool2d_backward(np.ones((1, 1, 1, 1), np.float32), (1, 2, 2),
                                            (2, 2), (2, 2)),
-     r"avgpool2d_backward: expected input_shape \(N, H, W, C\), got \(1, 2, 2\)"),
+     r"AveragePooling2D: expected input_shape \(N, H, W, C\), got \(1, 2, 2\)"),
 ])
 def test_bad_sizes_are_refused(call, match):
     with pytest.raises(ValueError, match=match):
@@ -426,20 +426,37 @@ def test_bad_sizes_are_refused(call, match):
 
 
 def test_windows_must_fit_int32_indices():
-    with pytest.raises(ValueError, match="maxpool2d_forward: expected fewer than 2..31 window"):
-        _pool.geometry("maxpool2d_forward", (1, 2**16, 2**16, 1), (2**16, 2**16), (1, 1))
-    assert _pool.geometry("k", (1, 2**16, 2**16, 1), (2**15, 2**15), (2**15, 2**15)) == (2, 2)
+    # the geometry is computed once, in native_ops, from the image's shape alone
+    geometry = native_ops._pool_geometry
+    with pytest.raises(ValueError, match="MaxPooling2D: expected fewer than 2..31 window"):
+        geometry("MaxPooling2D", (1, 2**16, 2**16, 1), (2**16, 2**16), (1, 1))
+    assert geometry("k", (1, 2**16, 2**16, 1), (2**15, 2**15), (2**15, 2**15)) == (
+        (2**15, 2**15, 2**15, 2**15), (2, 2))
 
 
 def test_wrappers_check_the_output_arrays():
+    # the wrappers take (OH, OW) from the output's shape and check that its windows fit
     x = np.ones((2, 4, 4, 3), np.float32)
-    with pytest.raises(ValueError, match=r"maxpool2d_forward: expected y of shape \(2, 2, 2, 3\)"):
-        _pool.max2d_forward(x, np.empty((2, 2, 1, 3), np.float32),
-                            np.empty((2, 2, 2, 3), np.int32), (2, 2), (2, 2), 1)
-    with pytest.raises(ValueError, match=r"global_maxpool_forward: expected y of shape \(2, 3\)"):
-        _pool.global_max_forward(x, np.empty((2, 2), np.float32), np.empty((2, 3), np.int32), 1)
+    idx = np.empty((2, 2, 2, 3), np.int32)
+    with pytest.raises(ValueError, match=r"MaxPooling2D: expected y of shape \(2, 2, 2, 3\), "
+                                         r"got \(2, 2, 2, 2\)"):
+        _pool.max2d_forward(x, np.empty((2, 2, 2, 2), np.float32), idx, 2, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match=r"MaxPooling2D: expected indices of shape "
+                                         r"\(2, 2, 1, 3\), got \(2, 2, 2, 3\)"):
+        _pool.max2d_forward(x, np.empty((2, 2, 1, 3), np.float32), idx, 2, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match=r"AveragePooling2D: expected \(oh - 1\) \* sh \+ ph <= h, "
+                                         r"got oh=3, sh=2, ph=2, h=4"):
+        _pool.avg2d_forward(x, np.empty((2, 3, 2, 3), np.float32), 2, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match=r"AveragePooling2D: expected dx of shape "
+                                         r"\(2, 4, 4, 1\), got \(2, 4, 4, 3\)"):
+        _pool.avg2d_backward(np.ones((2, 2, 2, 1), np.float32), x, 2, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match=r"AveragePooling2D: expected ph >= 1, got ph=0"):
+        _pool.avg2d_forward(x, np.empty((2, 2, 2, 3), np.float32), 0, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match=r"GlobalMaxPooling2D: expected y of shape \(2, 3\)"):
+        _pool.global_max_forward(x.reshape(2, 16, 3), np.empty((2, 2), np.float32),
+                                 np.empty((2, 3), np.int32), 1)
     with pytest.raises(ValueError, match="Buffer dtype mismatch"):   # float64 into float32
-        _pool.avg2d_forward(x, np.empty((2, 2, 2, 3)), (2, 2), (2, 2), 1)
+        _pool.avg2d_forward(x, np.empty((2, 2, 2, 3)), 2, 2, 2, 2, 1)
 
 
 def test_empty_batches_give_empty_outputs():

@@ -63,11 +63,14 @@ TORCH_CASES = {
     "AdamW": (lambda: AdamW(0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-6, weight_decay=0.1),
               lambda t, p: t.optim.AdamW(p, lr=0.01, betas=(0.8, 0.99), eps=1e-6,
                                          weight_decay=0.1)),
-    # beta_2 = 0.999: rho_t passes 5 at t = 6, so both branches of RAdam run.  torch adds
-    # eps to sqrt(v) before dividing by sqrt(1 - b2^t), the contract to sqrt(v / (1 - b2^t)):
-    # the default eps 1e-8 keeps that difference far below rtol.
+    # beta_2 = 0.999: rho_t passes 5 at t = 6, so both branches of RAdam run.
     "RAdam": (lambda: RAdam(0.01, beta_1=0.8, beta_2=0.999, epsilon=1e-8),
               lambda t, p: t.optim.RAdam(p, lr=0.01, betas=(0.8, 0.999), eps=1e-8)),
+    # torch adds eps to sqrt(v) before the bias correction sqrt(1 - b2^t) (adaptive_lr =
+    # sqrt(bc2) / (sqrt(v) + eps)); an eps as large as the gradients' scale makes any other
+    # placement (such as sqrt(v / bc2) + eps) differ by far more than rtol.
+    "RAdam-eps": (lambda: RAdam(0.01, beta_1=0.8, beta_2=0.999, epsilon=0.1),
+                  lambda t, p: t.optim.RAdam(p, lr=0.01, betas=(0.8, 0.999), eps=0.1)),
 }
 
 

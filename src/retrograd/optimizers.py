@@ -640,7 +640,10 @@ class RAdam(_AdamFamily):
             rho_t = rho_inf - 2 t b2^t / (1 - b2^t)
             if rho_t > 5:
                 r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
-                p <- p - lr r_t m_hat / (sqrt(v / (1 - b2^t)) + eps)
+                p <- p - lr r_t m_hat sqrt(1 - b2^t) / (sqrt(v) + eps)
+
+    (epsilon is added to sqrt(v) before the bias correction sqrt(1 - b2^t), as torch
+    does, not to sqrt(v_hat) as in Adam.)
             else:
                 p <- p - lr m_hat
 

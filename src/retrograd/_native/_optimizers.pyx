@@ -1,25 +1,21 @@
-"""Optimizer kernels: thin typed wrappers over rg_optim_<name>_<f32|f64>.
+"""Optimizer kernels: one typed wrapper, ``step``, over rg_optim_step_<f32|f64>, whose
+``kind`` picks the update (the kernel table's OPTIMIZERS).
 
-Each function takes LISTS of arrays (params, state..., grads; one array per
-parameter, the lists in step) and updates params and state in place with one C
-call for the whole list.  Every array is checked here before the GIL is
-released: a C-contiguous float32 or float64 buffer, one dtype for all, the
-shape of its parameter, writeable where the kernel writes it; so no input can
-make the C code read or write out of bounds.  The buffers stay held (and so
-alive and unresized) until the call returns.
+It takes LISTS of arrays (params, state..., grads; one array per parameter, the lists in
+step) and updates params and state in place with one C call for the whole list.  Every
+array is checked here before the GIL is released: a C-contiguous float32 or float64
+buffer, one dtype for all, the shape of its parameter, writeable where the kernel writes
+it; so no input can make the C code read or write out of bounds.  The buffers stay held
+(and so alive and unresized) until the call returns.
 """
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_C_CONTIGUOUS,
                              PyBUF_FORMAT, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free
-from rg_capi cimport (rg_optim_sgd_f32, rg_optim_sgd_f64, rg_optim_momentum_f32,
-                      rg_optim_momentum_f64, rg_optim_nag_f32, rg_optim_nag_f64,
-                      rg_optim_adagrad_f32, rg_optim_adagrad_f64, rg_optim_rmsprop_f32,
-                      rg_optim_rmsprop_f64, rg_optim_adam_f32, rg_optim_adam_f64,
-                      rg_optim_adamax_f32, rg_optim_adamax_f64, rg_optim_nadam_f32,
-                      rg_optim_nadam_f64, rg_optim_adamw_f32, rg_optim_adamw_f64,
-                      rg_optim_radam_f32, rg_optim_radam_f64, rg_optim_lion_f32,
-                      rg_optim_lion_f64)
+from rg_capi cimport RG_OPT_COUNT, rg_optim_n_scalars, rg_optim_n_states, rg_optim_step
+
+cdef enum:
+    MAX_SCALARS = 16   # more than any kind of the kernel table's OPTIMIZERS takes
 
 
 def _refuse(owner, name, int i, obj, bint writable):
@@ -112,184 +108,30 @@ cdef class _Batch:
         free(self.sizes)
 
 
-def sgd(params, grads, double lr, int n_threads):
-    """p -= lr g, for every (p, g) of the lists."""
-    cdef _Batch b = _Batch("sgd_step", (params, grads), ("params", "grads"), 1, n_threads)
-    cdef void **P = b.ptrs
-    cdef void **G = b.ptrs + b.n
+def step(int kind, params, grads, tuple states, tuple scalars, int n_threads, str owner,
+         tuple state_names=()):
+    """One fused update of every (param, grad, state...) of the lists: rg_optim_step of
+    ``kind`` (enum rg_optimizer_kind, the kernel table's OPTIMIZERS order).  ``states``
+    holds the kind's state lists (params and states are updated in place), ``scalars`` its
+    numbers in the table's order; ``state_names`` name the state lists in errors."""
+    if not 0 <= kind < RG_OPT_COUNT:
+        raise ValueError(f"{owner}: expected an optimizer kind in [0, {RG_OPT_COUNT}), "
+                         f"got {kind!r}")
+    cdef int n_states = rg_optim_n_states(kind), n_scalars = rg_optim_n_scalars(kind)
+    if len(states) != n_states:
+        raise ValueError(f"{owner}: expected {n_states} state lists, got {len(states)!r}")
+    if len(scalars) != n_scalars or n_scalars > MAX_SCALARS:
+        raise ValueError(f"{owner}: expected {n_scalars} scalars, got {len(scalars)!r}")
+    names = ("params",) + (tuple(state_names) if len(state_names) == n_states
+                           else tuple(f"state{i}" for i in range(n_states))) + ("grads",)
+    cdef _Batch b = _Batch(owner, (params,) + states + (grads,), names, 1 + n_states, n_threads)
+    cdef double values[MAX_SCALARS]
+    cdef int i
+    for i in range(n_scalars):
+        values[i] = scalars[i]
+    cdef void **S1 = b.ptrs + b.n if n_states >= 1 else NULL
+    cdef void **S2 = b.ptrs + 2 * b.n if n_states >= 2 else NULL
+    cdef void **G = b.ptrs + (1 + n_states) * b.n
     with nogil:
-        if b.is_double:
-            rg_optim_sgd_f64(<double **>P, <const double **>G, b.sizes, b.n, lr, n_threads)
-        else:
-            rg_optim_sgd_f32(<float **>P, <const float **>G, b.sizes, b.n, lr, n_threads)
-
-
-def momentum(params, grads, velocity, double lr, double momentum, int n_threads):
-    """v = mu v - lr g;  p += v."""
-    cdef _Batch b = _Batch("momentum_step", (params, velocity, grads),
-                           ("params", "velocity", "grads"), 2, n_threads)
-    cdef void **P = b.ptrs
-    cdef void **S = b.ptrs + b.n
-    cdef void **G = b.ptrs + 2 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_momentum_f64(<double **>P, <double **>S, <const double **>G, b.sizes, b.n,
-                                  lr, momentum, n_threads)
-        else:
-            rg_optim_momentum_f32(<float **>P, <float **>S, <const float **>G, b.sizes, b.n,
-                                  lr, momentum, n_threads)
-
-
-def nag(params, grads, velocity, double lr, double momentum, int n_threads):
-    """v = mu v - lr g;  p += mu v - lr g."""
-    cdef _Batch b = _Batch("nag_step", (params, velocity, grads),
-                           ("params", "velocity", "grads"), 2, n_threads)
-    cdef void **P = b.ptrs
-    cdef void **S = b.ptrs + b.n
-    cdef void **G = b.ptrs + 2 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_nag_f64(<double **>P, <double **>S, <const double **>G, b.sizes, b.n,
-                             lr, momentum, n_threads)
-        else:
-            rg_optim_nag_f32(<float **>P, <float **>S, <const float **>G, b.sizes, b.n,
-                             lr, momentum, n_threads)
-
-
-def adagrad(params, grads, accum, double lr, double eps, int n_threads):
-    """n += g^2;  p -= lr g / (sqrt(n) + eps)."""
-    cdef _Batch b = _Batch("adagrad_step", (params, accum, grads), ("params", "accum", "grads"), 2,
-                           n_threads)
-    cdef void **P = b.ptrs
-    cdef void **S = b.ptrs + b.n
-    cdef void **G = b.ptrs + 2 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_adagrad_f64(<double **>P, <double **>S, <const double **>G, b.sizes, b.n,
-                                 lr, eps, n_threads)
-        else:
-            rg_optim_adagrad_f32(<float **>P, <float **>S, <const float **>G, b.sizes, b.n,
-                                 lr, eps, n_threads)
-
-
-def rmsprop(params, grads, accum, double lr, double rho, double eps, int n_threads):
-    """n = rho n + (1 - rho) g^2;  p -= lr g / (sqrt(n) + eps)."""
-    cdef _Batch b = _Batch("rmsprop_step", (params, accum, grads), ("params", "accum", "grads"), 2,
-                           n_threads)
-    cdef void **P = b.ptrs
-    cdef void **S = b.ptrs + b.n
-    cdef void **G = b.ptrs + 2 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_rmsprop_f64(<double **>P, <double **>S, <const double **>G, b.sizes, b.n,
-                                 lr, rho, eps, n_threads)
-        else:
-            rg_optim_rmsprop_f32(<float **>P, <float **>S, <const float **>G, b.sizes, b.n,
-                                 lr, rho, eps, n_threads)
-
-
-cdef _Batch _two_moments(str owner, params, grads, m, v, str v_name, int n_threads):
-    return _Batch(owner, (params, m, v, grads), ("params", "m", v_name, "grads"), 3, n_threads)
-
-
-def adam(params, grads, m, v, double lr, double beta_1, double beta_2, double eps, double bc1,
-         double bc2, int n_threads):
-    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m/bc1) / (sqrt(v/bc2) + eps)."""
-    cdef _Batch b = _two_moments("adam_step", params, grads, m, v, "v", n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **V = b.ptrs + 2 * b.n
-    cdef void **G = b.ptrs + 3 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_adam_f64(<double **>P, <double **>M, <double **>V, <const double **>G,
-                              b.sizes, b.n, lr, beta_1, beta_2, eps, bc1, bc2, n_threads)
-        else:
-            rg_optim_adam_f32(<float **>P, <float **>M, <float **>V, <const float **>G,
-                              b.sizes, b.n, lr, beta_1, beta_2, eps, bc1, bc2, n_threads)
-
-
-def adamax(params, grads, m, u, double lr_t, double beta_1, double beta_2, double eps,
-           int n_threads):
-    """m = b1 m + (1-b1) g;  u = max(b2 u, |g|);  p -= lr_t m / (u + eps)."""
-    cdef _Batch b = _two_moments("adamax_step", params, grads, m, u, "u", n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **U = b.ptrs + 2 * b.n
-    cdef void **G = b.ptrs + 3 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_adamax_f64(<double **>P, <double **>M, <double **>U, <const double **>G,
-                                b.sizes, b.n, lr_t, beta_1, beta_2, eps, n_threads)
-        else:
-            rg_optim_adamax_f32(<float **>P, <float **>M, <float **>U, <const float **>G,
-                                b.sizes, b.n, lr_t, beta_1, beta_2, eps, n_threads)
-
-
-def nadam(params, grads, m, v, double coef_g, double coef_m, double beta_1, double beta_2,
-          double bc2, double eps, int n_threads):
-    """m, v as Adam;  d = sqrt(v/bc2) + eps;  p -= coef_g g/d + coef_m m/d."""
-    cdef _Batch b = _two_moments("nadam_step", params, grads, m, v, "v", n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **V = b.ptrs + 2 * b.n
-    cdef void **G = b.ptrs + 3 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_nadam_f64(<double **>P, <double **>M, <double **>V, <const double **>G,
-                               b.sizes, b.n, coef_g, coef_m, beta_1, beta_2, bc2, eps, n_threads)
-        else:
-            rg_optim_nadam_f32(<float **>P, <float **>M, <float **>V, <const float **>G,
-                               b.sizes, b.n, coef_g, coef_m, beta_1, beta_2, bc2, eps, n_threads)
-
-
-def adamw(params, grads, m, v, double lr, double beta_1, double beta_2, double eps,
-          double weight_decay, double bc1, double bc2, int n_threads):
-    """m, v as Adam;  p -= lr ((m/bc1) / (sqrt(v/bc2) + eps) + wd p)."""
-    cdef _Batch b = _two_moments("adamw_step", params, grads, m, v, "v", n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **V = b.ptrs + 2 * b.n
-    cdef void **G = b.ptrs + 3 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_adamw_f64(<double **>P, <double **>M, <double **>V, <const double **>G,
-                               b.sizes, b.n, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2,
-                               n_threads)
-        else:
-            rg_optim_adamw_f32(<float **>P, <float **>M, <float **>V, <const float **>G,
-                               b.sizes, b.n, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2,
-                               n_threads)
-
-
-def radam(params, grads, m, v, double lr, double beta_1, double beta_2, double eps, double bc1,
-          double bc2, double rect, int n_threads):
-    """m, v as Adam;  rect > 0: p -= lr rect (m/bc1) / (sqrt(v/bc2) + eps), else p -= lr m/bc1."""
-    cdef _Batch b = _two_moments("radam_step", params, grads, m, v, "v", n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **V = b.ptrs + 2 * b.n
-    cdef void **G = b.ptrs + 3 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_radam_f64(<double **>P, <double **>M, <double **>V, <const double **>G,
-                               b.sizes, b.n, lr, beta_1, beta_2, eps, bc1, bc2, rect, n_threads)
-        else:
-            rg_optim_radam_f32(<float **>P, <float **>M, <float **>V, <const float **>G,
-                               b.sizes, b.n, lr, beta_1, beta_2, eps, bc1, bc2, rect, n_threads)
-
-
-def lion(params, grads, m, double lr, double beta_1, double beta_2, double weight_decay,
-         int n_threads):
-    """c = b1 m + (1-b1) g;  p -= lr (sign(c) + wd p);  m = b2 m + (1-b2) g."""
-    cdef _Batch b = _Batch("lion_step", (params, m, grads), ("params", "m", "grads"), 2, n_threads)
-    cdef void **P = b.ptrs
-    cdef void **M = b.ptrs + b.n
-    cdef void **G = b.ptrs + 2 * b.n
-    with nogil:
-        if b.is_double:
-            rg_optim_lion_f64(<double **>P, <double **>M, <const double **>G, b.sizes, b.n,
-                              lr, beta_1, beta_2, weight_decay, n_threads)
-        else:
-            rg_optim_lion_f32(<float **>P, <float **>M, <const float **>G, b.sizes, b.n,
-                              lr, beta_1, beta_2, weight_decay, n_threads)
+        rg_optim_step(b.is_double, b.ptrs, S1, S2, <const void **>G, b.sizes, b.n, kind, values,
+                      n_threads)

@@ -1,7 +1,12 @@
 """Build and CPU facts of the native kernels (for retrograd.show_config), and the size of the
 thread team OpenMP really starts (team_size)."""
 from rg_capi cimport (rg_openmp_enabled, rg_default_num_threads, rg_team_size, rg_simd_level,
-                      rg_compiler, RG_SIMD_AVX2_FMA, RG_SIMD_AVX512, RG_GRAIN_CHEAP, RG_GRAIN_TRANSCEND)
+                      rg_compiler, RG_SIMD_AVX2_FMA, RG_SIMD_AVX512, RG_GRAIN_CHEAP,
+                      RG_GRAIN_TRANSCEND, RG_DENSE_GRAIN, RG_REDUCE_GROUPS)
+
+# Rows of the partial sums of a reduction across threads (PReLU's work): the groups are
+# fixed by the problem's size, so results do not depend on the thread count.
+REDUCE_GROUPS = RG_REDUCE_GROUPS
 
 
 def openmp_enabled():
@@ -30,11 +35,11 @@ def compiler():
 
 def grains():
     """Work per thread below which kernels stay on fewer threads:
-    {"cheap": ..., "transcendental": ...} in elements."""
-    return {"cheap": RG_GRAIN_CHEAP, "transcendental": RG_GRAIN_TRANSCEND}
+    {"cheap": ..., "transcendental": ...} in elements, {"dense": ...} in multiply-adds."""
+    return {"cheap": RG_GRAIN_CHEAP, "transcendental": RG_GRAIN_TRANSCEND,
+            "dense": RG_DENSE_GRAIN}
 
 
-# A diagnostic of this module only, so declared here rather than in the C API (retrograd.h).
 def team_size(int n_threads):
     """The number of threads OpenMP really starts for a kernel called with
     ``n_threads`` on a problem big enough for all of them: n_threads, unless

@@ -1,7 +1,8 @@
 """The NumPy reference kernels: clear, vectorised NumPy, one function per kernel.
 
 Every function here has a twin of the same name and signature in
-``native_ops``.  Conventions:
+``native_ops``.  Each takes ``owner=``, the public name (layer, loss, optimizer) the native
+twin's errors start with; the reference itself raises nothing of its own.  Conventions:
   * ``<f>_forward(x, *hyper) -> y`` and ``<f>_backward(dy, x, y, *hyper) -> dx``
     for element-wise activations (backward may use the input x, the output y or both);
   * PReLU, RReLU and NoisyReLU take their slopes / noise as arrays (the layer owns
@@ -19,12 +20,12 @@ from . import _special
 
 
 # ---- dense ---------------------------------------------------------------------------------
-def dense_forward(x, weights, biases):
+def dense_forward(x, weights, biases, *, owner="Dense"):
     """y = x W + b;  x (N, in), W (in, out), b (out,) -> y (N, out)."""
     return x @ weights + biases
 
 
-def dense_backward(dy, x, weights, input_grad=True):
+def dense_backward(dy, x, weights, input_grad=True, *, owner="Dense"):
     """dL/dx = dy W^T,  dL/dW = x^T dy,  dL/db = sum_n dy  ->  (dx, dW, db); dx is None when
     ``input_grad`` is False (a network's first layer needs no input gradient)."""
     dx = dy @ weights.T if input_grad else None
@@ -38,96 +39,96 @@ def _underflow_is_exact(kernel):
     under np.errstate(all="raise").  Overflow and invalid operations would still raise;
     every argument of exp below is kept <= 0 so that none happens."""
     @functools.wraps(kernel)
-    def quiet(*args):
+    def quiet(*args, **kwargs):
         with np.errstate(under="ignore"):
-            return kernel(*args)
+            return kernel(*args, **kwargs)
     return quiet
 
 
-def relu_forward(x):
+def relu_forward(x, *, owner="ReLU"):
     """s = max(0, z)."""
     return np.maximum(x, 0, dtype=x.dtype)
 
 
-def relu_backward(dy, x, y):
+def relu_backward(dy, x, y, *, owner="ReLU"):
     """ds/dz = 1 where z > 0, else 0 (0 at z = 0)."""
     return np.where(x > 0, dy, 0).astype(x.dtype, copy=False)
 
 
-def leaky_relu_forward(x, alpha):
+def leaky_relu_forward(x, alpha, *, owner="LeakyReLU"):
     """s = z if z > 0 else alpha z."""
     return np.where(x > 0, x, x * x.dtype.type(alpha))
 
 
-def leaky_relu_backward(dy, x, y, alpha):
+def leaky_relu_backward(dy, x, y, alpha, *, owner="LeakyReLU"):
     """ds/dz = 1 if z > 0 else alpha."""
     return np.where(x > 0, dy, dy * x.dtype.type(alpha))
 
 
 @_underflow_is_exact
-def sigmoid_forward(x):
+def sigmoid_forward(x, *, owner="Sigmoid"):
     """s = 1 / (1 + e^-z), evaluated as e^z / (1 + e^z) for z < 0 so that no
     exponential overflows."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def sigmoid_backward(dy, x, y):
+def sigmoid_backward(dy, x, y, *, owner="Sigmoid"):
     """ds/dz = s (1 - s)."""
     return dy * y * (1 - y)
 
 
-def tanh_forward(x):
+def tanh_forward(x, *, owner="Tanh"):
     """s = tanh z."""
     return np.tanh(x)
 
 
-def tanh_backward(dy, x, y):
+def tanh_backward(dy, x, y, *, owner="Tanh"):
     """ds/dz = 1 - s^2."""
     return dy * (1 - y * y)
 
 
-def softsign_forward(x):
+def softsign_forward(x, *, owner="Softsign"):
     """s = z / (1 + |z|)."""
     return x / (1 + np.abs(x))
 
 
-def softsign_backward(dy, x, y):
+def softsign_backward(dy, x, y, *, owner="Softsign"):
     """ds/dz = 1 / (1 + |z|)^2."""
     d = 1 + np.abs(x)
     return dy / (d * d)
 
 
-def hard_sigmoid_forward(x):
+def hard_sigmoid_forward(x, *, owner="HardSigmoid"):
     """s = clip(z/6 + 1/2, 0, 1)."""
     return np.clip(x / 6 + 0.5, 0, 1)
 
 
-def hard_sigmoid_backward(dy, x, y):
+def hard_sigmoid_backward(dy, x, y, *, owner="HardSigmoid"):
     """ds/dz = 1/6 strictly inside -3 < z < 3, else 0."""
     return np.where((x > -3) & (x < 3), dy / 6, 0).astype(x.dtype, copy=False)
 
 
-def hard_tanh_forward(x, min_val, max_val):
+def hard_tanh_forward(x, min_val, max_val, *, owner="HardTanh"):
     """s = clip(z, min_val, max_val)."""
     return np.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
 
 
-def hard_tanh_backward(dy, x, y, min_val, max_val):
+def hard_tanh_backward(dy, x, y, min_val, max_val, *, owner="HardTanh"):
     """ds/dz = 1 strictly inside min_val < z < max_val, else 0."""
     inside = (x > x.dtype.type(min_val)) & (x < x.dtype.type(max_val))
     return np.where(inside, dy, 0).astype(x.dtype, copy=False)
 
 
 @_underflow_is_exact
-def elu_forward(x, alpha):
+def elu_forward(x, alpha, *, owner="ELU"):
     """s = z if z > 0 else alpha (e^z - 1); expm1 keeps small |z| accurate, and its
     argument is clipped to <= 0 because np.where evaluates both branches."""
     return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
 
 
 @_underflow_is_exact
-def elu_backward(dy, x, y, alpha):
+def elu_backward(dy, x, y, alpha, *, owner="ELU"):
     """ds/dz = 1 if z > 0 else alpha e^z."""
     return np.where(x > 0, dy, dy * (x.dtype.type(alpha) * np.exp(np.minimum(x, 0))))
 
@@ -137,14 +138,14 @@ SELU_ALPHA = 1.6732632423543772
 
 
 @_underflow_is_exact
-def selu_forward(x):
+def selu_forward(x, *, owner="SELU"):
     """s = lambda z if z > 0 else lambda alpha (e^z - 1)."""
     neg = SELU_ALPHA * np.expm1(np.minimum(x, 0))
     return (SELU_LAMBDA * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
 
 
 @_underflow_is_exact
-def selu_backward(dy, x, y):
+def selu_backward(dy, x, y, *, owner="SELU"):
     """ds/dz = lambda if z > 0 else lambda alpha e^z."""
     slope = np.where(x > 0, SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA * np.exp(np.minimum(x, 0)))
     return (dy * slope).astype(x.dtype, copy=False)
@@ -158,7 +159,7 @@ _GELU_SIGMOID_K = 1.702
 
 
 @_underflow_is_exact
-def gelu_erf_forward(x):
+def gelu_erf_forward(x, *, owner="GELU"):
     """s = z Phi(z), Phi(z) = erfc(-z/sqrt 2) / 2 the standard normal CDF.  erfc rather
     than 1 + erf(z/sqrt 2): no cancellation for negative z.  Evaluated in float64."""
     z = x.astype(np.float64)
@@ -166,20 +167,20 @@ def gelu_erf_forward(x):
 
 
 @_underflow_is_exact
-def gelu_erf_backward(dy, x, y):
+def gelu_erf_backward(dy, x, y, *, owner="GELU"):
     """ds/dz = Phi(z) + z phi(z), phi(z) = e^(-z^2/2) / sqrt(2 pi)."""
     z = x.astype(np.float64)
     slope = 0.5 * _special.erfc(-z * _SQRT_HALF) + z * (_INV_SQRT_2PI * np.exp(-0.5 * z * z))
     return (dy * slope).astype(x.dtype)
 
 
-def gelu_tanh_forward(x):
+def gelu_tanh_forward(x, *, owner="GELU"):
     """s = z/2 (1 + tanh u), u = sqrt(2/pi) (z + 0.044715 z^3)."""
     t = np.tanh(_GELU_TANH_C * (x + _GELU_TANH_K * x * x * x))
     return 0.5 * x * (1 + t)
 
 
-def gelu_tanh_backward(dy, x, y):
+def gelu_tanh_backward(dy, x, y, *, owner="GELU"):
     """ds/dz = (1 + tanh u)/2 + z/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 z^2).
     z is clipped to [-10, 10] first: beyond it tanh u is exactly +-1 in both precisions (the
     derivative's limits 1 and 0), and z^2 of a huge z would overflow into inf * 0 = NaN."""
@@ -190,23 +191,23 @@ def gelu_tanh_backward(dy, x, y):
     return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
 
 
-def gelu_sigmoid_forward(x):
+def gelu_sigmoid_forward(x, *, owner="GELU"):
     """s = z sigmoid(1.702 z)."""
     return x * sigmoid_forward(_GELU_SIGMOID_K * x)
 
 
-def gelu_sigmoid_backward(dy, x, y):
+def gelu_sigmoid_backward(dy, x, y, *, owner="GELU"):
     """ds/dz = sigma + 1.702 z sigma (1 - sigma), sigma = sigmoid(1.702 z)."""
     sig = sigmoid_forward(_GELU_SIGMOID_K * x)
     return dy * (sig + _GELU_SIGMOID_K * x * sig * (1 - sig))
 
 
-def swish_forward(x, beta):
+def swish_forward(x, beta, *, owner="Swish"):
     """s = z sigmoid(beta z)."""
     return x * sigmoid_forward(x * x.dtype.type(beta))
 
 
-def swish_backward(dy, x, y, beta):
+def swish_backward(dy, x, y, beta, *, owner="Swish"):
     """ds/dz = sigma + beta z sigma (1 - sigma), sigma = sigmoid(beta z)."""
     beta = x.dtype.type(beta)
     sig = sigmoid_forward(x * beta)
@@ -214,13 +215,13 @@ def swish_backward(dy, x, y, beta):
 
 
 # ---- activations with per-element or per-channel slopes -----------------------------------
-def prelu_forward(x, alpha):
+def prelu_forward(x, alpha, *, owner="PReLU"):
     """s = z if z > 0 else alpha_c z;  alpha (P,), P = 1 (shared) or P = x.shape[-1]
     (one slope per channel of the last axis), so it broadcasts against x."""
     return np.where(x > 0, x, alpha * x)
 
 
-def prelu_backward(dy, x, alpha):
+def prelu_backward(dy, x, alpha, *, owner="PReLU"):
     """dx = dy if z > 0 else alpha_c dy;  dalpha_c = sum of dy z over the elements of
     channel c that are not > 0 (all elements when P = 1)  ->  (dx, dalpha).  A NaN z is
     "not > 0", as in the forward: alpha dy, and a NaN in dalpha."""
@@ -230,43 +231,43 @@ def prelu_backward(dy, x, alpha):
     return dx, dalpha.astype(x.dtype, copy=False)
 
 
-def rrelu_forward(x, slopes):
+def rrelu_forward(x, slopes, *, owner="RReLU"):
     """s = z if z > 0 else a z, with a = slopes (x's shape, drawn ~ U(lower, upper))."""
     return np.where(x > 0, x, slopes * x)
 
 
-def rrelu_backward(dy, x, slopes):
+def rrelu_backward(dy, x, slopes, *, owner="RReLU"):
     """ds/dz = 1 if z > 0 else a."""
     return np.where(x > 0, dy, slopes * dy)
 
 
-def noisy_relu_forward(x, noise):
+def noisy_relu_forward(x, noise, *, owner="NoisyReLU"):
     """s = max(0, z + noise sqrt(sigmoid(z))), noise ~ N(0, 1) of x's shape: the
     noise has variance sigmoid(z) (Nair & Hinton)."""
     return np.maximum(x + noise * np.sqrt(sigmoid_forward(x)), 0).astype(x.dtype, copy=False)
 
 
-def noisy_relu_backward(dy, x):
+def noisy_relu_backward(dy, x, *, owner="NoisyReLU"):
     """ds/dz = 1 where z > 0, else 0: the noise is treated as a constant."""
     return np.where(x > 0, dy, 0).astype(x.dtype, copy=False)
 
 
 # ---- softmax -------------------------------------------------------------------------------
 @_underflow_is_exact
-def softmax_forward(x):
+def softmax_forward(x, *, owner="Softmax"):
     """s_i = e^(z_i - m) / sum_j e^(z_j - m) along the last axis, m = max_j z_j: every
     exponent is <= 0, so nothing overflows."""
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def softmax_backward(dy, x, y):
+def softmax_backward(dy, x, y, *, owner="Softmax"):
     """Jacobian-vector product along the last axis: dz = s (dy - sum_j dy_j s_j)."""
     return y * (dy - (dy * y).sum(axis=-1, keepdims=True))
 
 
 @_underflow_is_exact
-def softmax_cross_entropy(logits, targets):
+def softmax_cross_entropy(logits, targets, *, owner="CategoricalCrossEntropy"):
     """Softmax followed by cross-entropy, fused.  logits, targets (N, C); targets are
     probability rows (one-hot or soft).
 
@@ -290,13 +291,13 @@ def softmax_cross_entropy(logits, targets):
 # are Python floats the optimizer computes once per step.  Each loop body is the algorithm
 # box of the method; params and state are updated with in-place operators, so only the
 # element-wise temporaries of the right-hand sides are allocated.
-def sgd_step(params, grads, lr):
+def sgd_step(params, grads, lr, *, owner="SGD"):
     """p <- p - lr g."""
     for p, g in zip(params, grads):
         p -= lr * g
 
 
-def momentum_step(params, grads, velocity, lr, momentum):
+def momentum_step(params, grads, velocity, lr, momentum, *, owner="Momentum"):
     """v <- mu v - lr g;  p <- p + v."""
     for p, g, v in zip(params, grads, velocity):
         v *= momentum
@@ -304,7 +305,7 @@ def momentum_step(params, grads, velocity, lr, momentum):
         p += v
 
 
-def nag_step(params, grads, velocity, lr, momentum):
+def nag_step(params, grads, velocity, lr, momentum, *, owner="NesterovAcceleratedGradient"):
     """v <- mu v - lr g;  p <- p + mu v - lr g   (the look-ahead of Nesterov's
     momentum, written at the current point as in Sutskever et al.)."""
     for p, g, v in zip(params, grads, velocity):
@@ -315,7 +316,7 @@ def nag_step(params, grads, velocity, lr, momentum):
         p += momentum * v
 
 
-def adagrad_step(params, grads, accum, lr, eps):
+def adagrad_step(params, grads, accum, lr, eps, *, owner="AdaGrad"):
     """n <- n + g^2;  p <- p - lr g / (sqrt(n) + eps)."""
     for p, g, n in zip(params, grads, accum):
         n += g * g
@@ -324,7 +325,7 @@ def adagrad_step(params, grads, accum, lr, eps):
         p -= lr * g / denom
 
 
-def rmsprop_step(params, grads, accum, lr, rho, eps):
+def rmsprop_step(params, grads, accum, lr, rho, eps, *, owner="RMSProp"):
     """n <- rho n + (1 - rho) g^2;  p <- p - lr g / (sqrt(n) + eps)."""
     for p, g, n in zip(params, grads, accum):
         n *= rho
@@ -342,7 +343,7 @@ def _moments(g, m, v, beta_1, beta_2):
     v += (1 - beta_2) * (g * g)
 
 
-def adam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2):
+def adam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, *, owner="Adam"):
     """m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
     p <- p - lr (m / bc1) / (sqrt(v / bc2) + eps),  bc1 = 1 - b1^t, bc2 = 1 - b2^t."""
     for p, g, m_, v_ in zip(params, grads, m, v):
@@ -352,7 +353,7 @@ def adam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2):
         p -= lr * (m_ / bc1) / denom
 
 
-def adamax_step(params, grads, m, u, lr_t, beta_1, beta_2, eps):
+def adamax_step(params, grads, m, u, lr_t, beta_1, beta_2, eps, *, owner="AdaMax"):
     """m <- b1 m + (1 - b1) g;  u <- max(b2 u, |g|);  p <- p - lr_t m / (u + eps),
     lr_t = lr / (1 - b1^t)."""
     for p, g, m_, u_ in zip(params, grads, m, u):
@@ -363,7 +364,7 @@ def adamax_step(params, grads, m, u, lr_t, beta_1, beta_2, eps):
         p -= lr_t * m_ / (u_ + eps)
 
 
-def nadam_step(params, grads, m, v, coef_g, coef_m, beta_1, beta_2, bc2, eps):
+def nadam_step(params, grads, m, v, coef_g, coef_m, beta_1, beta_2, bc2, eps, *, owner="Nadam"):
     """m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  d = sqrt(v / bc2) + eps;
     p <- p - coef_g g / d - coef_m m / d, with coef_g = lr (1 - mu_t) / (1 - P_t) and
     coef_m = lr mu_{t+1} / (1 - P_t mu_{t+1})  (torch.optim.NAdam's form)."""
@@ -374,7 +375,8 @@ def nadam_step(params, grads, m, v, coef_g, coef_m, beta_1, beta_2, bc2, eps):
         p -= (coef_g * g + coef_m * m_) / denom
 
 
-def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2):
+def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, bc2, *,
+               owner="AdamW"):
     """Adam's moments, then p <- p - lr ((m / bc1) / (sqrt(v / bc2) + eps) + wd p):
     the decay uses the parameter before this step and is not scaled by the
     adaptive denominator (decoupled weight decay, Loshchilov & Hutter)."""
@@ -387,21 +389,22 @@ def adamw_step(params, grads, m, v, lr, beta_1, beta_2, eps, weight_decay, bc1, 
         p -= lr * update
 
 
-def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect):
-    """Adam's moments, then p <- p - lr rect (m / bc1) / (sqrt(v / bc2) + eps) when
-    rect > 0 (the variance of the adaptive rate is tractable), else the
-    un-adapted momentum step p <- p - lr m / bc1."""
+def radam_step(params, grads, m, v, lr, beta_1, beta_2, eps, bc1, bc2, rect, *, owner="RAdam"):
+    """Adam's moments, then p <- p - lr rect (m / bc1) sqrt(bc2) / (sqrt(v) + eps) when
+    rect > 0 (the variance of the adaptive rate is tractable), else the un-adapted
+    momentum step p <- p - lr m / bc1.  torch.optim.RAdam's form: epsilon is added to
+    sqrt(v), not to sqrt(v / bc2) as in Adam."""
     for p, g, m_, v_ in zip(params, grads, m, v):
         _moments(g, m_, v_, beta_1, beta_2)
         if rect > 0:
-            denom = np.sqrt(v_ / bc2)
+            denom = np.sqrt(v_)
             denom += eps
-            p -= (lr * rect) * (m_ / bc1) / denom
+            p -= (lr * rect * math.sqrt(bc2) / bc1) * m_ / denom
         else:
             p -= lr * (m_ / bc1)
 
 
-def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay):
+def lion_step(params, grads, m, lr, beta_1, beta_2, weight_decay, *, owner="Lion"):
     """c = b1 m + (1 - b1) g;  p <- p - lr (sign(c) + wd p);  m <- b2 m + (1 - b2) g."""
     for p, g, m_ in zip(params, grads, m):
         update = np.sign(beta_1 * m_ + (1 - beta_1) * g)
@@ -438,7 +441,7 @@ def _offset_slice(start, stride, count):
     return slice(start, start + stride * (count - 1) + 1, stride)
 
 
-def conv2d_forward(x, kernels, biases, stride, padding):
+def conv2d_forward(x, kernels, biases, stride, padding, *, owner="Conv2D"):
     """y[n, i, j, f] = b[f] + sum_{c,p,q} xpad[n, i*sh + p, j*sw + q, c] K[f, c, p, q]
     (cross-correlation, no kernel flip): one matrix product of the im2col matrix
     (N*OH*OW, C*KH*KW) with the kernels (F, C*KH*KW)^T.
@@ -449,7 +452,7 @@ def conv2d_forward(x, kernels, biases, stride, padding):
     return np.tensordot(cols, kernels, axes=([3, 4, 5], [1, 2, 3])) + biases
 
 
-def conv2d_backward(dy, x, kernels, stride, padding, input_grad=True):
+def conv2d_backward(dy, x, kernels, stride, padding, input_grad=True, *, owner="Conv2D"):
     """dK[f, c, p, q] = sum_{n,i,j} dy[n, i, j, f] xpad[n, i*sh + p, j*sw + q, c]
     (the im2col matrix transposed times dy);  db[f] = sum_{n,i,j} dy[n, i, j, f];
     dxpad[n, i*sh + p, j*sw + q, c] += sum_f dy[n, i, j, f] K[f, c, p, q] for each kernel
@@ -485,7 +488,7 @@ def _pool_windows(x, pool, stride):
     return tiles.transpose(0, 1, 3, 5, 2, 4)
 
 
-def maxpool2d_forward(x, pool, stride):
+def maxpool2d_forward(x, pool, stride, *, owner="MaxPooling2D"):
     """y[n, i, j, c] = max_{p,q} x[n, i*sh + p, j*sw + q, c], OH = (H - ph) // sh + 1;
     indices[n, i, j, c] = p*pw + q of the first maximum in row-major window order (ties
     go to the first, as in PyTorch).  -> (y (N, OH, OW, C), indices int32 of y's shape)."""
@@ -496,7 +499,7 @@ def maxpool2d_forward(x, pool, stride):
     return y, indices.astype(np.int32)
 
 
-def maxpool2d_backward(dy, indices, input_shape, pool, stride):
+def maxpool2d_backward(dy, indices, input_shape, pool, stride, *, owner="MaxPooling2D"):
     """dx[n, i*sh + p, j*sw + q, c] += dy[n, i, j, c] where indices[n, i, j, c] == p*pw + q:
     each output's gradient goes to the input it took; overlapping windows add up."""
     _, oh, ow, _ = dy.shape
@@ -510,12 +513,12 @@ def maxpool2d_backward(dy, indices, input_shape, pool, stride):
     return dx
 
 
-def avgpool2d_forward(x, pool, stride):
+def avgpool2d_forward(x, pool, stride, *, owner="AveragePooling2D"):
     """y[n, i, j, c] = 1/(ph pw) sum_{p,q} x[n, i*sh + p, j*sw + q, c]."""
     return _pool_windows(x, pool, stride).mean(axis=(4, 5))
 
 
-def avgpool2d_backward(dy, input_shape, pool, stride):
+def avgpool2d_backward(dy, input_shape, pool, stride, *, owner="AveragePooling2D"):
     """dx[n, i*sh + p, j*sw + q, c] += dy[n, i, j, c] / (ph pw) for every window offset."""
     _, oh, ow, _ = dy.shape
     (ph, pw), (sh, sw) = pool, stride
@@ -527,19 +530,19 @@ def avgpool2d_backward(dy, input_shape, pool, stride):
     return dx
 
 
-def global_avgpool_forward(x):
+def global_avgpool_forward(x, *, owner="GlobalAveragePooling2D"):
     """y[n, c] = 1/(H W) sum_{h,w} x[n, h, w, c]  ->  (N, C)."""
     return x.mean(axis=(1, 2))
 
 
-def global_avgpool_backward(dy, input_shape):
+def global_avgpool_backward(dy, input_shape, *, owner="GlobalAveragePooling2D"):
     """dx[n, h, w, c] = dy[n, c] / (H W)."""
     n, h, w, c = input_shape
     share = dy / dy.dtype.type(h * w)
     return np.ascontiguousarray(np.broadcast_to(share[:, None, None, :], input_shape))
 
 
-def global_maxpool_forward(x):
+def global_maxpool_forward(x, *, owner="GlobalMaxPooling2D"):
     """y[n, c] = max_{h,w} x[n, h, w, c];  indices[n, c] = h*W + w of the first maximum
     -> (y (N, C), indices int32 (N, C))."""
     n, h, w, c = x.shape
@@ -548,7 +551,7 @@ def global_maxpool_forward(x):
     return np.take_along_axis(flat, indices[:, None, :], axis=1)[:, 0], indices.astype(np.int32)
 
 
-def global_maxpool_backward(dy, indices, input_shape):
+def global_maxpool_backward(dy, indices, input_shape, *, owner="GlobalMaxPooling2D"):
     """dx[n, h, w, c] = dy[n, c] at the position h*W + w = indices[n, c], else 0."""
     n, h, w, c = input_shape
     dx = np.zeros((n, h * w, c), dtype=dy.dtype)
@@ -556,12 +559,12 @@ def global_maxpool_backward(dy, indices, input_shape):
     return dx.reshape(input_shape)
 
 
-def dropout_forward(x, mask, scale):
+def dropout_forward(x, mask, scale, *, owner="Dropout"):
     """y = x * mask * scale: inverted dropout, mask (x's shape, bool or uint8) keeps an
     element with probability 1 - rate and scale = 1 / (1 - rate) keeps E[y] = x."""
     return x * mask * x.dtype.type(scale)
 
 
-def dropout_backward(dy, mask, scale):
+def dropout_backward(dy, mask, scale, *, owner="Dropout"):
     """dx = dy * mask * scale."""
     return dy * mask * dy.dtype.type(scale)
