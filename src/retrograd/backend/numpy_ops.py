@@ -568,3 +568,72 @@ def dropout_forward(x, mask, scale, *, owner="Dropout"):
 def dropout_backward(dy, mask, scale, *, owner="Dropout"):
     """dx = dy * mask * scale."""
     return dy * mask * dy.dtype.type(scale)
+
+
+# ---- normalisation (textbook ch. 24) ---------------------------------------------------------
+# x is the (rows, C) view of an (N, ..., C) input; statistics are accumulated in float64 and
+# returned in x's dtype.
+def batch_norm_forward_train(x, gamma, beta, epsilon, *, owner="BatchNormalization"):
+    """Per channel c over the rows: mean, biased var, y = gamma (x - mean)/sqrt(var + eps)
+    + beta  ->  (y, mean (C,), var (C,))."""
+    mean = np.mean(x, axis=0, dtype=np.float64)
+    var = np.mean(np.square(x - mean), axis=0)  # two passes: no cancellation at |mean| >> std
+    scale = gamma / np.sqrt(var + epsilon)
+    y = ((x - mean) * scale + beta).astype(x.dtype)
+    return y, mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batch_norm_forward_eval(x, gamma, beta, moving_mean, moving_var, epsilon, *,
+                            owner="BatchNormalization"):
+    """y = x scale + shift with scale = gamma / sqrt(moving_var + eps), shift = beta -
+    moving_mean scale (one fused pass)."""
+    scale = gamma.astype(np.float64) / np.sqrt(moving_var.astype(np.float64) + epsilon)
+    shift = beta - moving_mean * scale
+    return (x * scale.astype(x.dtype) + shift.astype(x.dtype)).astype(x.dtype)
+
+
+def batch_norm_backward(dy, x, mean, inv_std, gamma, *, owner="BatchNormalization"):
+    """Gradient of the training formula, x_hat = (x - mean) inv_std, n rows:
+    dbeta = sum dy, dgamma = sum dy x_hat, dx = gamma inv_std / n (n dy - dbeta - x_hat dgamma)
+    ->  (dx, dgamma, dbeta)."""
+    n = x.shape[0]
+    x_hat = (x - mean.astype(np.float64)) * inv_std
+    dbeta = np.sum(dy, axis=0, dtype=np.float64)
+    dgamma = np.sum(dy * x_hat, axis=0)
+    dx = (gamma * inv_std / n) * (n * dy - dbeta - x_hat * dgamma)
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+
+
+def batch_norm_backward_eval(dy, x, mean, inv_std, gamma, *, owner="BatchNormalization"):
+    """Gradient of the evaluation formula (fixed statistics): dx = dy gamma inv_std,
+    dgamma = sum dy (x - mean) inv_std, dbeta = sum dy  ->  (dx, dgamma, dbeta)."""
+    x_hat = (x - mean.astype(np.float64)) * inv_std
+    dgamma = np.sum(dy * x_hat, axis=0)
+    dbeta = np.sum(dy, axis=0, dtype=np.float64)
+    dx = dy * (gamma * inv_std).astype(x.dtype)
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+
+
+def layer_norm_forward(x, gamma, beta, epsilon, *, owner="LayerNormalization"):
+    """Per row: mean, biased var over the D columns, y = gamma (x - mean) inv_std + beta
+    with inv_std = 1/sqrt(var + eps)  ->  (y, mean (rows,), inv_std (rows,))."""
+    mean = np.mean(x, axis=1, dtype=np.float64)[:, None]
+    var = np.mean(np.square(x - mean), axis=1)[:, None]
+    inv_std = 1 / np.sqrt(var + epsilon)
+    y = ((x - mean) * inv_std * gamma + beta).astype(x.dtype)
+    return y, mean[:, 0].astype(x.dtype), inv_std[:, 0].astype(x.dtype)
+
+
+def layer_norm_backward(dy, x, mean, inv_std, gamma, *, owner="LayerNormalization"):
+    """With x_hat = (x - mean) inv_std and g = dy gamma, per row of D columns:
+    dx = inv_std / D (D g - sum g - x_hat sum g x_hat); dgamma = sum over rows of dy x_hat,
+    dbeta = sum over rows of dy  ->  (dx, dgamma, dbeta)."""
+    d = x.shape[1]
+    inv = inv_std.astype(np.float64)[:, None]
+    x_hat = (x - mean.astype(np.float64)[:, None]) * inv
+    g = dy * gamma.astype(np.float64)
+    dx = inv / d * (d * g - g.sum(axis=1, keepdims=True)
+                    - x_hat * np.sum(g * x_hat, axis=1, keepdims=True))
+    dgamma = np.sum(dy * x_hat, axis=0)
+    dbeta = np.sum(dy, axis=0, dtype=np.float64)
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
