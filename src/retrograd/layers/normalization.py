@@ -3,8 +3,8 @@ regularisation")."""
 
 import numpy as np
 
-from .._validation import (as_float_array, check_allocation, check_finite, check_positive_int,
-                           fail, shape_only)
+from .._validation import (as_float_array, check_allocation, check_finite, check_input,
+                           check_positive_int, fail, shape_only)
 from ..backend import ops
 from .base import Layer
 
@@ -28,8 +28,10 @@ class _Normalization(Layer):
         """The input as (rows, C), and its own shape."""
         x = as_float_array(input_data, self.owner, self.dtype)
         size = self.gamma.shape[0]
-        if x.ndim < 2 or x.shape[-1] != size or 0 in x.shape:
-            fail(self.owner, f"input of shape (N, ..., {size}) with every size >= 1", x.shape)
+        text = f"(N, ..., {size})"
+        if x.ndim < 2:
+            fail(self.owner, f"input of shape {text}", x.shape)
+        x = check_input(x, self.owner, self.dtype, x.ndim, last_dim=size, shape_text=text)
         return np.ascontiguousarray(x).reshape(-1, size), x.shape
 
     def _grad_rows(self, grad_output, shape):
