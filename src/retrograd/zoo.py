@@ -1,8 +1,9 @@
 """Every named network, defined once: the command line, ``retrograd.bench``, the
 benchmarks and the examples build their networks here.
 
-Each builder returns a fresh, uncompiled ``Sequential`` on NHWC images and takes the
-image shape ``(height, width, channels)`` where the architecture depends on it, a
+Each builder returns a fresh, uncompiled ``Sequential`` (``resnet``: a ``retrograd.Model``
+graph) on NHWC images and takes the image shape ``(height, width, channels)`` where the
+architecture depends on it, a
 ``seed`` (each seeded layer gets ``seed + k``, k as the builder's docstring lists;
 None draws fresh weights) and a ``dtype`` (float32 or float64) given to every layer.
 Same seed, same weights, on either backend.  The last layer gives logits: compile
@@ -11,19 +12,23 @@ with ``SparseCategoricalCrossEntropy(from_logits=True)``.
     >>> model = lenet((28, 28, 1), seed=0)
     >>> model.compile(SparseCategoricalCrossEntropy(from_logits=True), SGD(0.01))
 
-``torch_lenet`` and ``torch_vgg_cifar`` build the same networks in PyTorch (imported
-only when they are called) for the speed comparisons: NCHW modules in channels-last
-memory, so they take the NHWC batch as ``torch.from_numpy(x).permute(0, 3, 1, 2)``.
-Their ``nn.Flatten`` sees the feature map in (C, H, W) order where ours is (H, W, C):
+``torch_lenet``, ``torch_vgg_cifar`` and ``torch_resnet`` build the same networks in
+PyTorch (imported only when they are called) for the speed comparisons and the tests:
+NCHW modules in channels-last memory, so they take the NHWC batch as
+``torch.from_numpy(x).permute(0, 3, 1, 2)`` (``copy_resnet_to_torch`` copies a
+``resnet``'s weights into its twin).  Their ``nn.Flatten`` sees the feature map in (C, H, W) order where ours is (H, W, C):
 rows of the first Dense weight are permuted accordingly when copying weights across.
 """
+import numbers
+
 import numpy as np
 
 from . import layers as _layers
 from ._validation import as_dtype, check_positive_int, check_seed, fail
 
 __all__ = ["MIN_IMAGE_SIDE", "BACKPROP_221_WEIGHTS", "BACKPROP_221_HIDDEN", "backprop_221",
-           "mlp", "cnn", "lenet", "vgg_cifar", "embedding_cnn", "torch_lenet", "torch_vgg_cifar"]
+           "mlp", "cnn", "lenet", "vgg_cifar", "embedding_cnn", "resnet", "RESNET_DEPTHS",
+           "torch_lenet", "torch_vgg_cifar", "torch_resnet", "copy_resnet_to_torch"]
 
 # The smallest height and width each convolutional network takes: below it a pooling
 # stage would leave no pixel.
@@ -233,6 +238,97 @@ def embedding_cnn(image_shape=(8, 8, 1), embedding_size=16, seed=0, dtype=np.flo
         L.Dense(features, embedding_size, seed=s[2], dtype=dtype)])
 
 
+# He et al.'s CIFAR depths (their Table 6); any 6n + 2 >= 8 builds.
+RESNET_DEPTHS = (20, 32, 44, 56, 110)
+
+
+def resnet(depth=20, image_shape=(32, 32, 3), num_classes=10, seed=None, dtype=np.float32):
+    """He et al.'s CIFAR ResNet (the CLI's ``resnet20``), a ``retrograd.Model`` graph:
+
+        stem: Conv2D 3x3 C -> 16, padding 1 - BatchNormalization - ReLU     seed
+        3 stages of n = (depth - 2) / 6 basic blocks, 16, 32 and 64 filters:
+            h = ReLU(BN(Conv2D 3x3, stride s, padding 1 (x)))               seed + k
+            h = BN(Conv2D 3x3, padding 1 (h))                               seed + k + 1
+            out = ReLU(Add([h, shortcut(x)]))
+          s = 2 at the first block of stages 2 and 3, else 1; shortcut(x) = x, or
+          BN(Conv2D 1x1, stride 2 (x)) where the shape changes              seed + k + 2
+        GlobalAveragePooling2D - Dense(64 -> num_classes)                   last seed
+
+    (seeds in that order: the stem, each block's two convolutions then its projection,
+    the Dense layer last.)  He, Zhang, Ren and Sun, "Deep residual learning for image
+    recognition", CVPR 2016, section 4.2: 6n + 2 layers with weights; depths 20, 32, 44,
+    56, 110 in the paper (``RESNET_DEPTHS``), any 6n + 2 >= 8 here, else ValueError.
+    The shortcuts where the shape changes are 1x1 projections with BatchNormalization
+    (the paper's option B; its CIFAR runs use option A, zero padding, which has no
+    parameters).  The Conv2D layers keep their biases (a bias before BatchNormalization
+    cancels in training: it only shifts the batch mean).  BatchNormalization has
+    momentum 0.9 and epsilon 1e-5 (torch's defaults).
+
+    Any input size and channel count: the stride-2 convolutions give ceil(H/2) x
+    ceil(W/2) (32 -> 16 -> 8 on CIFAR, 8 -> 4 -> 2 on the digits), as torch's
+    ``padding=1`` does (symmetric padding, where Keras's "same" would pad only after an
+    even side).  Layers are named ``stem_conv``, ``stage2_block1_conv1``,
+    ``stage2_block1_shortcut_bn``, ``logits`` and so on (``copy_resnet_to_torch`` pairs
+    them with ``torch_resnet``'s modules by these names).  On 32x32x3 with 10 classes,
+    ResNet-20 has 273,258 parameters (the paper's "0.27M") and 1,568 values of state
+    (the moving means and variances).
+    """
+    owner = "resnet"
+    blocks = _resnet_blocks(depth, owner)
+    num_classes = check_positive_int(num_classes, owner, "num_classes")
+    return _resnet_graph(owner, blocks, image_shape, num_classes, seed, dtype)
+
+
+def _resnet_blocks(depth, owner, widths=(16, 32, 64)):
+    """[(name, input channels, filters, stride)] of the basic blocks of a 6n + 2 ResNet."""
+    if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
+        fail(owner, "depth an integer 6n + 2 (20, 32, 44, 56, 110...)", depth, TypeError)
+    if depth < 8 or (depth - 2) % 6:
+        fail(owner, "depth 6n + 2 with n >= 1 (8, 14, 20, 32, 44, 56, 110...)", depth)
+    blocks, channels = [], widths[0]
+    for stage, filters in enumerate(widths, 1):
+        for block in range(1, (depth - 2) // 6 + 1):
+            stride = 2 if stage > 1 and block == 1 else 1
+            blocks.append((f"stage{stage}_block{block}", channels, filters, stride))
+            channels = filters
+    return blocks
+
+
+def _projects(channels, filters, stride):
+    return stride != 1 or channels != filters
+
+
+def _resnet_graph(owner, blocks, image_shape, num_classes, seed, dtype):
+    """The ResNet graph of ``blocks`` (as ``_resnet_blocks`` lists them): stem, blocks,
+    global average pooling, Dense."""
+    from .models import Input, Model
+    dtype = as_dtype(dtype, owner)
+    height, width, channels = _image_shape(image_shape, owner)
+    projections = sum(_projects(*b[1:]) for b in blocks)
+    seeds = iter(_seeds(seed, 2 + 2 * len(blocks) + projections, owner))
+    L = _layers
+
+    def conv_bn(h, name, cin, cout, kernel, stride, suffix=""):
+        h = L.Conv2D(cin, cout, kernel, stride=stride, padding=kernel // 2, seed=next(seeds),
+                     dtype=dtype, name=f"{name}_conv{suffix}")(h)
+        return L.BatchNormalization(cout, dtype=dtype, name=f"{name}_bn{suffix}")(h)
+
+    x = Input((height, width, channels), dtype=dtype, name="images")
+    stem = blocks[0][1]
+    h = L.ReLU(dtype=dtype, name="stem_relu")(conv_bn(x, "stem", channels, stem, 3, 1))
+    for name, cin, cout, stride in blocks:
+        r = L.ReLU(dtype=dtype, name=f"{name}_relu1")(conv_bn(h, name, cin, cout, 3, stride, 1))
+        r = conv_bn(r, name, cout, cout, 3, 1, 2)
+        shortcut = (conv_bn(h, f"{name}_shortcut", cin, cout, 1, stride)
+                    if _projects(cin, cout, stride) else h)
+        h = L.ReLU(dtype=dtype, name=f"{name}_relu2")(
+            L.Add(dtype=dtype, name=f"{name}_add")([r, shortcut]))
+    h = L.GlobalAveragePooling2D(dtype=dtype, name="pool")(h)
+    logits = L.Dense(blocks[-1][2], num_classes, seed=next(seeds), dtype=dtype,
+                     name="logits")(h)
+    return Model(x, logits, name=owner)
+
+
 def _sequential(layer_list):
     from .models import Sequential
     return Sequential(layer_list)
@@ -240,7 +336,8 @@ def _sequential(layer_list):
 
 # ---- the same networks in PyTorch ------------------------------------------------------------
 def _torch_module(owner, layer_list, seed, dtype):
-    """nn.Sequential of the modules ``layer_list(nn)`` builds, in channels-last memory,
+    """nn.Sequential of the modules ``layer_list(nn)`` builds (a list, or an OrderedDict
+    of named modules), in channels-last memory,
     initialised from ``seed`` (PyTorch's own initialisation, not ours) without touching
     the global generator's state; None leaves the global generator in charge."""
     import torch
@@ -253,8 +350,10 @@ def _torch_module(owner, layer_list, seed, dtype):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             modules = layer_list(torch.nn)
-    return torch.nn.Sequential(*modules).to(dtype=torch_dtype,
-                                             memory_format=torch.channels_last)
+    # a dict of named modules keeps its names (module.stem_conv, ...)
+    sequential = (torch.nn.Sequential(modules) if isinstance(modules, dict)
+                  else torch.nn.Sequential(*modules))
+    return sequential.to(dtype=torch_dtype, memory_format=torch.channels_last)
 
 
 def torch_lenet(image_shape=(28, 28, 1), seed=None, dtype=np.float32):
@@ -280,3 +379,88 @@ def torch_vgg_cifar(image_shape=(32, 32, 3), seed=None, dtype=np.float32):
         nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
         nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(features, 256), nn.ReLU(), nn.Linear(256, 10)], seed, dtype)
+
+
+def torch_resnet(depth=20, image_shape=(32, 32, 3), num_classes=10, seed=None, dtype=np.float32):
+    """``resnet`` in PyTorch: an nn.Sequential of named modules, NCHW in channels-last
+    memory: ``stem_conv`` (Conv2d 3x3, padding 1), ``stem_bn`` (BatchNorm2d with
+    momentum 0.1 = 1 - ours, eps 1e-5), ``stem_relu``, one module per basic block
+    (``stage1_block1``, ...: ``conv1``, ``bn1``, ``conv2``, ``bn2`` and, where the shape
+    changes, ``shortcut_conv`` (1x1, stride 2) and ``shortcut_bn``), ``pool``
+    (AdaptiveAvgPool2d 1), ``flatten``, ``logits`` (Linear).  ``copy_resnet_to_torch``
+    copies a retrograd ``resnet``'s weights and moving statistics into it."""
+    owner = "torch_resnet"
+    blocks = _resnet_blocks(depth, owner)
+    num_classes = check_positive_int(num_classes, owner, "num_classes")
+    _, _, channels = _image_shape(image_shape, owner)
+    return _torch_module(owner, lambda nn: _torch_resnet_modules(nn, blocks, channels,
+                                                                 num_classes), seed, dtype)
+
+
+def _torch_resnet_modules(nn, blocks, channels, num_classes):
+    import collections
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+            self.bn1 = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+            self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+            self.bn2 = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+            self.projects = _projects(cin, cout, stride)
+            if self.projects:
+                self.shortcut_conv = nn.Conv2d(cin, cout, 1, stride=stride)
+                self.shortcut_bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+
+        def forward(self, x):
+            h = self.bn2(self.conv2(nn.functional.relu(self.bn1(self.conv1(x)))))
+            shortcut = self.shortcut_bn(self.shortcut_conv(x)) if self.projects else x
+            return nn.functional.relu(h + shortcut)
+
+    stem = blocks[0][1]
+    modules = collections.OrderedDict([
+        ("stem_conv", nn.Conv2d(channels, stem, 3, padding=1)),
+        ("stem_bn", nn.BatchNorm2d(stem, eps=1e-5, momentum=0.1)), ("stem_relu", nn.ReLU())])
+    for name, cin, cout, stride in blocks:
+        modules[name] = BasicBlock(cin, cout, stride)
+    modules["pool"] = nn.AdaptiveAvgPool2d(1)
+    modules["flatten"] = nn.Flatten()
+    modules["logits"] = nn.Linear(blocks[-1][2], num_classes)
+    return modules
+
+
+def copy_resnet_to_torch(model, module):
+    """Copy the weights and moving statistics of a retrograd ``resnet`` into the
+    ``torch_resnet`` module of the same depth and shapes, pairing layers by name
+    (``stage2_block1_conv1`` with ``stage2_block1.conv1``).  Conv2D kernels (F, C, KH,
+    KW) are torch's layout; Dense weights (in, out) are transposed; BatchNormalization's
+    gamma, beta, moving_mean, moving_var go to weight, bias, running_mean, running_var.
+    Returns the [(retrograd layer, torch module)] pairs, in the order of
+    ``model.params``, so that gradients can be compared too."""
+    import torch
+    ours = {layer.name: layer for layer in model.layers if layer.params}
+    theirs = {name.replace(".", "_"): m for name, m in module.named_modules()
+              if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear))}
+    if ours.keys() != theirs.keys():
+        fail("copy_resnet_to_torch", "a torch_resnet of the same architecture as the model",
+             sorted(set(ours) ^ set(theirs)))
+    pairs = []
+    with torch.no_grad():
+        for layer in model.layers:
+            if not layer.params:
+                continue
+            m = theirs[layer.name]
+            values = {torch.nn.Conv2d: lambda: [layer.kernels, layer.biases],
+                      torch.nn.Linear: lambda: [layer.weights.T, layer.biases],
+                      torch.nn.BatchNorm2d: lambda: [layer.gamma, layer.beta]}[type(m)]()
+            targets = [m.weight, m.bias]
+            if isinstance(m, torch.nn.BatchNorm2d):
+                values += [layer.moving_mean, layer.moving_var]
+                targets += [m.running_mean, m.running_var]
+            for target, value in zip(targets, values):
+                if tuple(target.shape) != value.shape:
+                    fail("copy_resnet_to_torch", f"{layer.name} of shape {tuple(target.shape)}",
+                         value.shape)
+                target.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+            pairs.append((layer, m))
+    return pairs
