@@ -218,6 +218,49 @@ def test_a_digits_model_refuses_28x28_images(idx_dir, tmp_path):
     assert "the model expects 64 inputs per sample, the data has 784" in result.stderr
 
 
+# ---- resnet20 -------------------------------------------------------------------------------
+def _native_has_batch_norm():
+    from retrograd.backend import native_ops
+    return native_ops is not None and hasattr(native_ops, "batch_norm_forward_train")
+
+
+def test_resnet20_trains_on_idx_digits_then_evaluates_and_resumes(tmp_path):
+    # the digits as small 8x8 IDX files: any dataset --data gives, on the NumPy backend
+    x, y = retrograd.datasets.load_digits()
+    directory = tmp_path / "digits"
+    directory.mkdir()
+    for part, rows in (("train", slice(0, 80)), ("t10k", slice(80, 110))):
+        _write_idx(directory / f"{part}-images-idx3-ubyte",
+                   np.round(x[rows, :, :, 0] * 255).astype(np.uint8))
+        _write_idx(directory / f"{part}-labels-idx1-ubyte", y[rows].astype(np.uint8))
+    run = tmp_path / "resnet.npz"
+    lines = _ok(_run("train", "--model", "resnet20", "--data", directory, "--epochs", "1",
+                     "--backend", "numpy", "--save", run))
+    assert lines[1].startswith(f"model: resnet20, IDX files in {directory}: 72 training / "
+                               "8 validation / 30 test samples, epochs 1, batch size 32")
+    assert lines[-3].startswith("test accuracy: ")
+    model = retrograd.load_model(run)
+    assert model.layers[0].name == "stem_conv" and model.layers[0].kernels.shape == (16, 1, 3, 3)
+    assert sum(p.size for group in model.params for p in group) == 272_970
+    assert json.loads((tmp_path / "resnet.json").read_text())["model"] == "resnet20"
+    assert _ok(_run("evaluate", "--model", run, "--data", directory, "--backend", "numpy"))[
+        0].endswith(f"(30 samples, IDX test files in {directory})")
+    lines = _ok(_run("train", "--resume", run, "--epochs", "2", "--backend", "numpy",
+                     "--quiet"))
+    assert lines[0].startswith("test accuracy: ")
+    assert retrograd.load_model(run).optimizer.t == 2 * 3
+
+
+@pytest.mark.skipif(not _native_has_batch_norm(), reason="needs the native BatchNormalization "
+                    "kernels (the NumPy convolutions take about 20 s per epoch of ResNet-20)")
+def test_resnet20_trains_on_the_digits(capsys):
+    assert cli.main(["train", "--model", "resnet20", "--epochs", "2", "--backend", "native"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("model: resnet20, digits: 1293 training / 144 validation / 360 "
+                             "test samples, epochs 2")
+    assert 0.5 < float(out[-2].split()[2]) <= 1.0
+
+
 # ---- bench ----------------------------------------------------------------------------------
 def test_bench_quick_prints_a_table_for_each_thread_count():
     lines = _ok(_run("bench", "--quick", "--threads", "1,2"))
@@ -241,7 +284,7 @@ def test_help_lists_every_command_and_the_train_options():
     text = " ".join(" ".join(lines).split())
     for option in ("--model", "--epochs", "--batch-size", "--optimizer", "--lr", "--backend",
                    "--threads", "--seed", "--data", "--save", "--resume", "--plot", "--quiet",
-                   "cnn", "lenet", "mlp"):
+                   "cnn", "lenet", "mlp", "resnet20"):
         assert option in text
 
 

@@ -105,6 +105,8 @@ def _build_model(name, image_shape, seed):
         hint = " (MNIST's 28x28 through --data)" if name == "lenet" else ""
         raise CommandError(f"{name}: expected images of at least {side}x{side}{hint}, got "
                            f"{height}x{width}")
+    if name in RESNETS:
+        return zoo.resnet(RESNETS[name], image_shape, seed=seed)
     return getattr(zoo, name)(image_shape, seed=seed)
 
 
@@ -119,7 +121,11 @@ MODELS = {
               "shift": 0},
     "mlp": {"optimizer": "sgd", "lr": 0.1, "epochs": 50, "batch_size": 32, "decay": 1.0,
             "shift": 0},
+    "resnet20": {"optimizer": "adam", "lr": 3e-3, "epochs": 30, "batch_size": 32,
+                 "decay": 0.9, "shift": 1},
 }
+# CLI names of zoo.resnet's networks -> their depth.
+RESNETS = {"resnet20": 20}
 DEFAULT_MODEL = {"digits": "cnn", "idx": "lenet"}
 
 
@@ -506,8 +512,10 @@ def build_parser():
                    help="cnn (default on the digits: two 3x3 convolutions of 32 and 64 "
                         "filters with max pooling, dropout, 128-10 dense; Adam lr 0.003 x0.92 "
                         "per epoch, 40 epochs), lenet (default with --data: LeNet-5; Adam lr "
-                        "0.001 x0.8 per epoch, 5 epochs, batch 64) or mlp (128 ReLU units; SGD "
-                        "lr 0.1, 50 epochs)")
+                        "0.001 x0.8 per epoch, 5 epochs, batch 64), mlp (128 ReLU units; SGD "
+                        "lr 0.1, 50 epochs) or resnet20 (He et al.'s CIFAR ResNet-20 with "
+                        "BatchNormalization; Adam lr 0.003 x0.9 per epoch, 30 epochs, shifts of "
+                        "up to 1 pixel)")
     p.add_argument("--epochs", type=_positive_int, default=None,
                    help="passes over the data (the model's recipe); with --resume, the total")
     p.add_argument("--batch-size", type=_positive_int, default=None,
