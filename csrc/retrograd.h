@@ -111,6 +111,20 @@ const char *rg_compiler(void);      /* compiler id and version used for the kern
  * y = x * mask * scale; y, x, mask (uint8) of n elements.  See dropout.c.
  */
 
+/* ---- normalisation (BatchNormalization, LayerNormalization) -----------------------
+ * x, y, dx, dy: (rows, C) row-major, the (N, ..., C) input's rows.  Batch kernels: gamma,
+ * beta, mean, var, inv_std, moving_mean, moving_var, dgamma, dbeta (C,), statistics per
+ * channel over the rows; layer kernels: gamma, beta, dgamma, dbeta (C,), mean and inv_std
+ * (rows,), statistics per row.  Formulas: norm.c.
+ *   batch_norm_forward_train   y, mean, biased var      (rows >= 1)
+ *   batch_norm_forward_eval    y from the moving statistics
+ *   batch_norm_backward        dx, dgamma, dbeta of the training formula
+ *   batch_norm_backward_eval   dx, dgamma, dbeta of the evaluation formula
+ *   layer_norm_forward         y, mean, inv_std;   layer_norm_backward  dx, dgamma, dbeta
+ * work: RG_REDUCE_GROUPS x 2 C doubles (per-group partial sums, merged in group order:
+ * no result depends on n_threads).
+ */
+
 /* ---- dense (fully connected) ---------------------------------------------------
  * forward : y = x W + b
  * backward: dx = dy W^T, dW = x^T dy, db = sum_n dy (overwritten); dx may be NULL (not

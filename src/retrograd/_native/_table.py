@@ -84,6 +84,7 @@ MODULES = {
              "window.",
     "_conv": "2-D convolution of NHWC images (csrc/conv.c).",
     "_dense": "Dense layers (csrc/dense.c).",
+    "_norm": "Batch and layer normalisation of (rows, C) matrices (csrc/norm.c).",
 }
 
 _CONV_NEED = ("rg_conv2d_workspace_size(is_double, H, W, C, F, KH, KW, sh, sw, pt, pl, OH, OW, "
@@ -105,6 +106,12 @@ _CONV_SIZES = ("int64_t N, int64_t H, int64_t W, int64_t C, int64_t F, int64_t K
                "int n_threads")
 _CONV_CHECKS = ("N >= 1", "H >= 1", "W >= 1", "C >= 1", "F >= 1", "KH >= 1", "KW >= 1",
                 "sh >= 1", "sw >= 1", "pt >= 0", "pl >= 0", "OH >= 1", "OW >= 1", _CONV_WORKSPACE)
+_NORM_SIZES = "int64_t rows, int64_t channels, int n_threads"
+_REDUCE_WORK = "groups >= RG_REDUCE_GROUPS"
+_NORM_BACKWARD = ("double *work[groups, 2 * channels], const T *dy[rows, channels], "
+                  "const T *x[rows, channels], const T *mean[channels], "
+                  "const T *inv_std[channels], const T *gamma[channels], " + _NORM_SIZES)
+_NORM_BACKWARD_ARGS = "dy, x, mean, inv_std, gamma, dx, dgamma, dbeta, work, n_threads"
 K = Kernel
 KERNELS = (
     # ---- element-wise activations (csrc/activations.c) --------------------------------
@@ -137,7 +144,7 @@ KERNELS = (
       "T *dx[rows, channels], T *dalpha[channels], const T *dy[rows, channels], "
       "const T *x[rows, channels], const T *alpha[channels], double *work[groups, channels], "
       "int64_t rows, int64_t channels, int n_threads",
-      args="dy, x, alpha, dx, dalpha, work, n_threads", checks=("groups >= RG_REDUCE_GROUPS",),
+      args="dy, x, alpha, dx, dalpha, work, n_threads", checks=(_REDUCE_WORK,),
       skip="rows == 0 or channels == 0", owner="PReLU"),
 
     # ---- softmax (csrc/softmax.c) ----------------------------------------------------------
@@ -227,6 +234,40 @@ KERNELS = (
       args="x, w, dy, dx, dw, db, work, n_threads",
       checks=("N >= 1", "I >= 1", "O >= 1",
               _DENSE_WORKSPACE), owner="Dense"),
+
+    # ---- normalisation (csrc/norm.c): (rows, C) views; work holds per-group partial sums --
+    K("_norm", "batch_forward_train", "batch_norm_forward_train",
+      "T *y[rows, channels], T *mean[channels], T *var[channels], "
+      "double *work[groups, 2 * channels], const T *x[rows, channels], const T *gamma[channels], "
+      "const T *beta[channels], double epsilon, " + _NORM_SIZES,
+      args="x, gamma, beta, y, mean, var, work, epsilon, n_threads",
+      checks=("rows >= 1", _REDUCE_WORK), skip="channels == 0", owner="BatchNormalization"),
+    K("_norm", "batch_forward_eval", "batch_norm_forward_eval",
+      "T *y[rows, channels], const T *x[rows, channels], const T *gamma[channels], "
+      "const T *beta[channels], const T *moving_mean[channels], const T *moving_var[channels], "
+      "double epsilon, " + _NORM_SIZES,
+      args="x, gamma, beta, moving_mean, moving_var, y, epsilon, n_threads",
+      skip="rows == 0 or channels == 0", owner="BatchNormalization"),
+    K("_norm", "batch_backward", "batch_norm_backward",
+      "T *dx[rows, channels], T *dgamma[channels], T *dbeta[channels], " + _NORM_BACKWARD,
+      args=_NORM_BACKWARD_ARGS, checks=(_REDUCE_WORK,), skip="rows == 0 or channels == 0",
+      owner="BatchNormalization"),
+    K("_norm", "batch_backward_eval", "batch_norm_backward_eval",
+      "T *dx[rows, channels], T *dgamma[channels], T *dbeta[channels], " + _NORM_BACKWARD,
+      args=_NORM_BACKWARD_ARGS, checks=(_REDUCE_WORK,), skip="rows == 0 or channels == 0",
+      owner="BatchNormalization"),
+    K("_norm", "layer_forward", "layer_norm_forward",
+      "T *y[rows, channels], T *mean[rows], T *inv_std[rows], const T *x[rows, channels], "
+      "const T *gamma[channels], const T *beta[channels], double epsilon, " + _NORM_SIZES,
+      args="x, gamma, beta, y, mean, inv_std, epsilon, n_threads",
+      skip="rows == 0 or channels == 0", owner="LayerNormalization"),
+    K("_norm", "layer_backward", "layer_norm_backward",
+      "T *dx[rows, channels], T *dgamma[channels], T *dbeta[channels], "
+      "double *work[groups, 2 * channels], const T *dy[rows, channels], "
+      "const T *x[rows, channels], const T *mean[rows], const T *inv_std[rows], "
+      "const T *gamma[channels], " + _NORM_SIZES,
+      args=_NORM_BACKWARD_ARGS, checks=(_REDUCE_WORK,), skip="rows == 0 or channels == 0",
+      owner="LayerNormalization"),
 
     # ---- optimizers (csrc/optimizers.c): one entry point, `kind` picks the update --------
     # (wrapped by the hand-written _optimizers.pyx: lists of arrays; scalars in the order

@@ -15,12 +15,12 @@ import threading
 import numpy as np
 
 from .._config import get_num_threads
-from .._native import _activations, _conv, _dense, _dropout, _optimizers, _pool, _runtime, \
-    _softmax
+from .._native import _activations, _conv, _dense, _dropout, _norm, _optimizers, _pool, \
+    _runtime, _softmax
 from .._native._table import ACTIVATIONS, KERNELS, MAX_POSITIONS, OPTIMIZERS
 
 _MODULES = {"_activations": _activations, "_conv": _conv, "_dense": _dense,
-            "_dropout": _dropout, "_pool": _pool, "_softmax": _softmax}
+            "_dropout": _dropout, "_norm": _norm, "_pool": _pool, "_softmax": _softmax}
 
 
 def _bind(signature, args, kwargs):
@@ -557,3 +557,95 @@ def dropout_forward(x, mask, scale, *, owner="Dropout"):
 def dropout_backward(dy, mask, scale, *, owner="Dropout"):
     """Native dropout backward (C kernel rg_dropout_apply): dx = dy * mask * scale."""
     return _dropout_apply(owner, dy, mask, scale)
+
+
+# ---- normalisation -------------------------------------------------------------------------
+# C kernels of csrc/norm.c on the (rows, C) view the layers pass (x must be 2-D here, as in
+# the NumPy reference).  Sums over the rows are reduced per group of rows into a float64
+# workspace and merged in group order, so no result depends on the thread count.
+def _norm_rows(owner, x):
+    """x as a C-contiguous float (rows, C) matrix."""
+    x = np.ascontiguousarray(x)
+    if x.dtype.char not in "fd":
+        raise TypeError(f"{owner}: expected x of dtype float32 or float64, got dtype {x.dtype}")
+    if x.ndim != 2:
+        raise ValueError(f"{owner}: expected x of shape (rows, C), got {x.shape!r}")
+    return x
+
+
+def _norm_vectors(dtype, *arrays):
+    """Per-channel (or per-row) arrays as C-contiguous arrays of ``dtype``."""
+    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
+
+
+def _reduce_work(size):
+    """The (RG_REDUCE_GROUPS, 2 size) float64 workspace of the reductions over rows."""
+    groups = _runtime.REDUCE_GROUPS
+    return _workspace_buffer(groups * 2 * size, np.dtype(np.float64))[:groups * 2 * size] \
+        .reshape(groups, 2 * size)
+
+
+def batch_norm_forward_train(x, gamma, beta, epsilon, *, owner="BatchNormalization"):
+    """Native BatchNormalization training forward (C kernel rg_batch_norm_forward_train) ->
+    (y, mean (C,), biased var (C,)): statistics and y in two passes over x."""
+    x = _norm_rows(owner, x)
+    gamma, beta = _norm_vectors(x.dtype, gamma, beta)
+    c = x.shape[1]
+    y = np.empty_like(x)
+    mean, var = np.empty(c, x.dtype), np.empty(c, x.dtype)
+    _norm.batch_forward_train(x, gamma, beta, y, mean, var, _reduce_work(c), float(epsilon),
+                              get_num_threads(), owner=owner)
+    return y, mean, var
+
+
+def batch_norm_forward_eval(x, gamma, beta, moving_mean, moving_var, epsilon, *,
+                            owner="BatchNormalization"):
+    """Native BatchNormalization evaluation forward (C kernel rg_batch_norm_forward_eval):
+    y = x scale + shift, one pass."""
+    x = _norm_rows(owner, x)
+    vectors = _norm_vectors(x.dtype, gamma, beta, moving_mean, moving_var)
+    y = np.empty_like(x)
+    _norm.batch_forward_eval(x, *vectors, y, float(epsilon), get_num_threads(), owner=owner)
+    return y
+
+
+def _norm_backward(wrapper, owner, dy, x, mean, inv_std, gamma):
+    x = _norm_rows(owner, x)
+    dy = np.ascontiguousarray(dy, dtype=x.dtype)
+    _check_grad(owner, "dy", dy, x.shape)
+    mean, inv_std, gamma = _norm_vectors(x.dtype, mean, inv_std, gamma)
+    dx = np.empty_like(x)
+    dgamma, dbeta = np.zeros(x.shape[1], x.dtype), np.zeros(x.shape[1], x.dtype)
+    wrapper(dy, x, mean, inv_std, gamma, dx, dgamma, dbeta, _reduce_work(x.shape[1]),
+            get_num_threads(), owner=owner)
+    return dx, dgamma, dbeta
+
+
+def batch_norm_backward(dy, x, mean, inv_std, gamma, *, owner="BatchNormalization"):
+    """Native BatchNormalization training backward (C kernel rg_batch_norm_backward) ->
+    (dx, dgamma, dbeta): sum dy and sum dy x_hat in one pass, dx in a second."""
+    return _norm_backward(_norm.batch_backward, owner, dy, x, mean, inv_std, gamma)
+
+
+def batch_norm_backward_eval(dy, x, mean, inv_std, gamma, *, owner="BatchNormalization"):
+    """Native BatchNormalization evaluation backward (C kernel rg_batch_norm_backward_eval)
+    -> (dx, dgamma, dbeta) in one pass."""
+    return _norm_backward(_norm.batch_backward_eval, owner, dy, x, mean, inv_std, gamma)
+
+
+def layer_norm_forward(x, gamma, beta, epsilon, *, owner="LayerNormalization"):
+    """Native LayerNormalization forward (C kernel rg_layer_norm_forward) -> (y,
+    mean (rows,), inv_std (rows,)): rows in parallel, statistics in double."""
+    x = _norm_rows(owner, x)
+    gamma, beta = _norm_vectors(x.dtype, gamma, beta)
+    y = np.empty_like(x)
+    mean, inv_std = np.empty(x.shape[0], x.dtype), np.empty(x.shape[0], x.dtype)
+    _norm.layer_forward(x, gamma, beta, y, mean, inv_std, float(epsilon), get_num_threads(),
+                        owner=owner)
+    return y, mean, inv_std
+
+
+def layer_norm_backward(dy, x, mean, inv_std, gamma, *, owner="LayerNormalization"):
+    """Native LayerNormalization backward (C kernel rg_layer_norm_backward) -> (dx, dgamma,
+    dbeta): one pass over dy and x per row."""
+    return _norm_backward(_norm.layer_backward, owner, dy, x, mean, inv_std, gamma)
