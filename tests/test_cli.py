@@ -219,11 +219,6 @@ def test_a_digits_model_refuses_28x28_images(idx_dir, tmp_path):
 
 
 # ---- resnet20 -------------------------------------------------------------------------------
-def _native_has_batch_norm():
-    from retrograd.backend import native_ops
-    return native_ops is not None and hasattr(native_ops, "batch_norm_forward_train")
-
-
 def test_resnet20_trains_on_idx_digits_then_evaluates_and_resumes(tmp_path):
     # the digits as small 8x8 IDX files: any dataset --data gives, on the NumPy backend
     x, y = retrograd.datasets.load_digits()
@@ -251,8 +246,8 @@ def test_resnet20_trains_on_idx_digits_then_evaluates_and_resumes(tmp_path):
     assert retrograd.load_model(run).optimizer.t == 2 * 3
 
 
-@pytest.mark.skipif(not _native_has_batch_norm(), reason="needs the native BatchNormalization "
-                    "kernels (the NumPy convolutions take about 20 s per epoch of ResNet-20)")
+@pytest.mark.skipif(not retrograd.native_available(), reason="native backend not built (the "
+                    "NumPy convolutions take about 20 s per epoch of ResNet-20)")
 def test_resnet20_trains_on_the_digits(capsys):
     assert cli.main(["train", "--model", "resnet20", "--epochs", "2", "--backend", "native"]) == 0
     out = capsys.readouterr().out.splitlines()

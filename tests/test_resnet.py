@@ -10,14 +10,8 @@ import pytest
 
 import retrograd
 from retrograd import zoo
-from retrograd.backend import native_ops
 
-# The native backend joins once its BatchNormalization kernels exist.
-NATIVE_BN = native_ops is not None and hasattr(native_ops, "batch_norm_forward_train")
-RESNET_BACKENDS = ["numpy", pytest.param("native", marks=pytest.mark.skipif(
-    not NATIVE_BN, reason="native backend not built" if native_ops is None else
-    "native_ops has no batch_norm_forward_train yet (BatchNormalization's native kernels "
-    "are not in)"))]
+from conftest import BACKENDS
 
 
 def _n_params(model):
@@ -239,7 +233,7 @@ def _compare(torch, model, module, pairs, x, upstream):
         np.testing.assert_allclose(g, e, **TOL, err_msg=f"gradient {k} ({pairs[k // 2][0].name})")
 
 
-@pytest.mark.parametrize("backend", RESNET_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shape", [(32, 32, 3), (8, 8, 1), (7, 10, 2)])
 def test_resnet20_training_mode_matches_torch(backend, shape):
     torch, model, module, pairs = _torch_pair(shape)
@@ -259,7 +253,7 @@ def test_resnet20_training_mode_matches_torch(backend, shape):
                 np.testing.assert_allclose(layer.moving_var, m.running_var.numpy(), **TOL)
 
 
-@pytest.mark.parametrize("backend", RESNET_BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_resnet20_eval_mode_matches_torch(backend):
     torch, model, module, pairs = _torch_pair((8, 8, 3), seed=2)
     rng = np.random.default_rng(3)
