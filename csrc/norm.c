@@ -22,16 +22,19 @@
  *                  dx = inv_std_r / D (D g - sum g - x_hat sum g x_hat),
  *                  dgamma = sum over rows of dy x_hat,  dbeta = sum over rows of dy
  *
- * Precision: every sum is accumulated in double (float32 included).  Batch statistics
- * cannot cancel: each reduction group keeps (count, mean, M2) per channel and takes its rows
- * RG_NORM_BLOCK at a time, summing d = x - (the running mean) and d^2 over the block and
- * updating with Chan, Golub and LeVeque's pairwise formula (n' = n + b: mean += S1 / n',
- * M2 += S2 - S1^2 / n'); the first block is shifted by the group's first row.  The groups
- * are merged with the same formula.  So |mean| >> std loses nothing, as in the NumPy
- * reference's two passes, in one pass over x.  Where a float32 result is computed from a
- * double mean (the batch forward, LayerNormalization's forward) the mean is split into a
- * float head and a float tail, x - head being exact for x near the mean: only the NumPy
- * reference's own float32 roundings remain.
+ * Precision: every sum is accumulated in double (float32 included), and statistics are
+ * taken about a shift k, a value of the data (the first row for a batch, a row's first
+ * value for a layer): x - k is exact in double for float32 data, and exact (Sterbenz) for
+ * float64 data near the mean, so the mean is kept as k + o with a small o and |mean| >> std
+ * costs no digits, whatever the offset.  A layer row is short (in L1): o = mean of x - k,
+ * then the sum of ((x - k) - o)^2, two passes over the row.  A batch column is long: each
+ * reduction group keeps (count, o, M2) per channel and takes its rows RG_NORM_BLOCK at a
+ * time, summing d = (x - k) - o (o: the running mean before the block; at first the group's
+ * first row) and d^2 over the block, then updating with Chan, Golub and LeVeque's pairwise
+ * formula (n' = n + b: o += S1 / n', M2 += S2 - S1^2 / n'); the groups are merged with the
+ * same formula in group order.  One pass over x, no cancellation beyond the NumPy
+ * reference's two passes.  y is computed as ((x - k) - o) s + beta in the element type:
+ * only the reference's own roundings remain.
  *
  * Passes over memory: batch train forward two (statistics; y), batch train backward two
  * (sum dy and sum dy (x - mean) fused; dx), batch eval forward and backward one each;

@@ -6,15 +6,17 @@
 
 /* ---- bodies (compiled for the baseline and for AVX2+FMA) ------------------------------- */
 
-/* Batch statistics of one group of rows: mean[c] and m2[c] = sum over the rows of
- * (x - mean[c])^2, by blocks of RG_NORM_BLOCK rows (norm.c, "Precision"). */
-RG_INLINE void RG_CAT(RG_F(bn_group_stats), _body)(double *restrict mean, double *restrict m2,
-                                                   const RG_T *restrict x, int64_t rows,
+/* Batch statistics of one group of rows about the shift k[c] (x's first row): o[c] =
+ * mean[c] - k[c] and m2[c] = sum over the rows of (x - mean[c])^2, by blocks of
+ * RG_NORM_BLOCK rows (norm.c, "Precision"). */
+RG_INLINE void RG_CAT(RG_F(bn_group_stats), _body)(double *restrict o, double *restrict m2,
+                                                   const RG_T *restrict x,
+                                                   const RG_T *restrict k, int64_t rows,
                                                    int64_t ch)
 {
     double s1[RG_NORM_TILE], s2[RG_NORM_TILE];
     for (int64_t c = 0; c < ch; ++c) {
-        mean[c] = (double)x[c];
+        o[c] = (double)x[c] - (double)k[c];
         m2[c] = 0.0;
     }
     for (int64_t r0 = 0; r0 < rows; r0 += RG_NORM_BLOCK) {
@@ -22,21 +24,22 @@ RG_INLINE void RG_CAT(RG_F(bn_group_stats), _body)(double *restrict mean, double
         const double inv = 1.0 / (double)r1;
         for (int64_t c0 = 0; c0 < ch; c0 += RG_NORM_TILE) {
             const int64_t w = ch - c0 < RG_NORM_TILE ? ch - c0 : RG_NORM_TILE;
-            double *restrict mu = mean + c0, *restrict q = m2 + c0;
-            for (int64_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
+            double *restrict mu = o + c0, *restrict q = m2 + c0;
+            const RG_T *restrict kk = k + c0;
+            for (int64_t j = 0; j < w; ++j) s1[j] = s2[j] = 0.0;
             for (int64_t r = r0; r < r1; ++r) {
                 const RG_T *restrict xr = x + r * ch + c0;
                 _Pragma("omp simd")
-                for (int64_t k = 0; k < w; ++k) {
-                    const double d = (double)xr[k] - mu[k];
-                    s1[k] += d;
-                    s2[k] += d * d;
+                for (int64_t j = 0; j < w; ++j) {
+                    const double d = ((double)xr[j] - (double)kk[j]) - mu[j];
+                    s1[j] += d;
+                    s2[j] += d * d;
                 }
             }
             _Pragma("omp simd")
-            for (int64_t k = 0; k < w; ++k) {
-                mu[k] += s1[k] * inv;
-                q[k] += s2[k] - s1[k] * s1[k] * inv;
+            for (int64_t j = 0; j < w; ++j) {
+                mu[j] += s1[j] * inv;
+                q[j] += s2[j] - s1[j] * s1[j] * inv;
             }
         }
     }
@@ -70,8 +73,8 @@ RG_INLINE void RG_CAT(RG_F(bn_group_sums), _body)(double *restrict s1, double *r
 }
 
 /* Over rows [0, rows) of channels [0, w) (row stride ch): the forward (dy NULL)
- * out = (x - m[c]) s[c] + t[c]; the backward out = ((dy - t[c]) - (x - m[c]) s[c]) a[c]
- * (dy - t exact where dy is near its mean t: what cancels, cancels first). */
+ * out = ((x - m[c]) - a[c]) s[c] + t[c]; the backward out = ((dy - t[c]) - (x - m[c]) s[c]) a[c]
+ * (x - m and dy - t exact where x is near m and dy near t: what cancels, cancels first). */
 RG_INLINE void RG_CAT(RG_F(bn_apply_rows), _body)(RG_T *restrict out, const RG_T *restrict x,
                                                   const RG_T *restrict dy,
                                                   const RG_T *restrict m,
@@ -89,7 +92,7 @@ RG_INLINE void RG_CAT(RG_F(bn_apply_rows), _body)(RG_T *restrict out, const RG_T
             for (int64_t c = 0; c < w; ++c) o[c] = ((gr[c] - t[c]) - (xr[c] - m[c]) * s[c]) * a[c];
         } else {
             _Pragma("omp simd")
-            for (int64_t c = 0; c < w; ++c) o[c] = (xr[c] - m[c]) * s[c] + t[c];
+            for (int64_t c = 0; c < w; ++c) o[c] = ((xr[c] - m[c]) - a[c]) * s[c] + t[c];
         }
     }
 }
@@ -108,7 +111,8 @@ RG_INLINE void RG_CAT(RG_F(bn_scale_rows), _body)(RG_T *restrict y, const RG_T *
     }
 }
 
-/* LayerNormalization forward of rows [0, rows) of D = cols values. */
+/* LayerNormalization forward of rows [0, rows) of D = cols values, each row's statistics
+ * about its first value k (x - k is exact near the mean: norm.c, "Precision"). */
 RG_INLINE void RG_CAT(RG_F(ln_forward_rows), _body)(RG_T *restrict y, RG_T *restrict mean,
                                                     RG_T *restrict inv_std,
                                                     const RG_T *restrict x,
@@ -120,21 +124,21 @@ RG_INLINE void RG_CAT(RG_F(ln_forward_rows), _body)(RG_T *restrict y, RG_T *rest
     for (int64_t r = 0; r < rows; ++r) {
         const RG_T *restrict xr = x + r * cols;
         RG_T *restrict yr = y + r * cols;
+        const RG_T k = xr[0];
         double s = 0.0, q = 0.0;
         _Pragma("omp simd reduction(+:s)")
-        for (int64_t j = 0; j < cols; ++j) s += (double)xr[j];
-        const double mu = s * inv_d;
+        for (int64_t j = 0; j < cols; ++j) s += (double)xr[j] - (double)k;
+        const double o = s * inv_d;
         _Pragma("omp simd reduction(+:q)")
         for (int64_t j = 0; j < cols; ++j) {
-            const double d = (double)xr[j] - mu;
+            const double d = ((double)xr[j] - (double)k) - o;
             q += d * d;
         }
-        const RG_T head = (RG_T)mu, tail = (RG_T)(mu - (double)head);
-        const RG_T k = (RG_T)(1.0 / sqrt(q * inv_d + eps));
-        mean[r] = head;
-        inv_std[r] = k;
+        const RG_T off = (RG_T)o, is = (RG_T)(1.0 / sqrt(q * inv_d + eps));
+        mean[r] = (RG_T)((double)k + o);
+        inv_std[r] = is;
         _Pragma("omp simd")
-        for (int64_t j = 0; j < cols; ++j) yr[j] = ((xr[j] - head) - tail) * k * gamma[j] + beta[j];
+        for (int64_t j = 0; j < cols; ++j) yr[j] = ((xr[j] - k) - off) * is * gamma[j] + beta[j];
     }
 }
 
@@ -173,9 +177,9 @@ RG_INLINE void RG_CAT(RG_F(ln_backward_rows), _body)(RG_T *restrict dx, double *
 }
 
 RG_MULTIVERSION(RG_F(bn_group_stats),
-                (double *restrict mean, double *restrict m2, const RG_T *restrict x,
-                 int64_t rows, int64_t ch),
-                (mean, m2, x, rows, ch))
+                (double *restrict o, double *restrict m2, const RG_T *restrict x,
+                 const RG_T *restrict k, int64_t rows, int64_t ch),
+                (o, m2, x, k, rows, ch))
 RG_MULTIVERSION(RG_F(bn_group_sums),
                 (double *restrict s1, double *restrict s2, RG_T *restrict dx,
                  const RG_T *restrict dy, const RG_T *restrict x, const RG_T *restrict mean,
@@ -228,11 +232,10 @@ static int RG_F(bn_threads)(int64_t rows, int64_t ch, int n_threads)
     return nt < rg_groups(rows) ? nt : (int)rg_groups(rows);
 }
 
-/* Train forward.  Phase 1: each thread the statistics of its groups into work[g] (mean,
- * M2).  Phase 2: each thread merges a block of channels over the groups in group order,
- * writes mean and var, and leaves s = gamma / sqrt(var + eps) and t = beta - (mean - head) s
- * in work[0] (head: the mean rounded to RG_T).  Phase 3: y = (x - head) s + t for a block
- * of rows. */
+/* Train forward.  Phase 1: each thread the statistics of its groups into work[g] (o, M2
+ * about the shift x[0]).  Phase 2: each thread merges a block of channels over the groups
+ * in group order, writes mean and var, and leaves s = gamma / sqrt(var + eps) and o in
+ * work[0].  Phase 3: y = ((x - x[0]) - o) s + beta for a block of rows. */
 static void RG_F(bn_train_forward_team)(void *p, int t, int T)
 {
     const RG_F(bn_call) *a = p;
@@ -243,40 +246,39 @@ static void RG_F(bn_train_forward_team)(void *p, int t, int T)
         int64_t r0, r1;
         RG_F(bn_group_rows)(a, g, &r0, &r1);
         RG_F(bn_group_stats)(a->work + 2 * g * ch, a->work + (2 * g + 1) * ch, a->x + r0 * ch,
-                             r1 - r0, ch);
+                             a->x, r1 - r0, ch);
     }
     rg_barrier();
     rg_block(ch, 1, t, T, &b0, &b1);
     for (int64_t c = b0; c < b1; ++c) {
         int64_t r0, r1;
         RG_F(bn_group_rows)(a, 0, &r0, &r1);
-        double n = (double)(r1 - r0), mu = a->work[c], m2 = a->work[ch + c];
+        double n = (double)(r1 - r0), o = a->work[c], m2 = a->work[ch + c];
         for (int64_t g = 1; g < a->groups; ++g) {
             RG_F(bn_group_rows)(a, g, &r0, &r1);
             const double nb = (double)(r1 - r0), n1 = n + nb;
-            const double d = a->work[2 * g * ch + c] - mu;
-            mu += d * (nb / n1);
+            const double d = a->work[2 * g * ch + c] - o;
+            o += d * (nb / n1);
             m2 += a->work[(2 * g + 1) * ch + c] + d * d * (n * nb / n1);
             n = n1;
         }
-        const double var = m2 / n, s = (double)a->gamma[c] / sqrt(var + a->eps);
-        const RG_T head = (RG_T)mu;
-        a->mean_out[c] = head;
+        const double var = m2 / n;
+        a->mean_out[c] = (RG_T)((double)a->x[c] + o);
         a->var_out[c] = (RG_T)var;
-        a->work[c] = s;
-        a->work[ch + c] = (double)a->beta[c] - (mu - (double)head) * s;
+        a->work[c] = (double)a->gamma[c] / sqrt(var + a->eps);
+        a->work[ch + c] = o;
     }
     rg_barrier();
     rg_block(a->rows, 1, t, T, &b0, &b1);
-    RG_T s[RG_NORM_TILE], sh[RG_NORM_TILE];
+    RG_T s[RG_NORM_TILE], off[RG_NORM_TILE];
     for (int64_t c0 = 0; c0 < ch; c0 += RG_NORM_TILE) {
         const int64_t w = ch - c0 < RG_NORM_TILE ? ch - c0 : RG_NORM_TILE;
         for (int64_t k = 0; k < w; ++k) {
             s[k] = (RG_T)a->work[c0 + k];
-            sh[k] = (RG_T)a->work[ch + c0 + k];
+            off[k] = (RG_T)a->work[ch + c0 + k];
         }
-        RG_F(bn_apply_rows)(a->out + b0 * ch + c0, a->x + b0 * ch + c0, NULL, a->mean_out + c0,
-                            s, NULL, sh, b1 - b0, w, ch);
+        RG_F(bn_apply_rows)(a->out + b0 * ch + c0, a->x + b0 * ch + c0, NULL, a->x + c0, s, off,
+                            a->beta + c0, b1 - b0, w, ch);
     }
 }
 
