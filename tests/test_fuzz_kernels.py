@@ -31,6 +31,7 @@ import retrograd
 from conftest import MULTI_THREAD_ELEMENTS, TOLERANCES
 from retrograd import layers, losses, optimizers
 from retrograd.backend import numpy_ops
+from test_native_norm import bn_backward_scales, ln_backward_scales
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
                                 reason="native kernels not built")
@@ -909,3 +910,152 @@ def test_dense_layer(case):
     dy_for = dy_maker(case["seed"], dtype, case["dy"])
     out = run_layer(make, case["x"].apply(x), dy_for, case["threads"])
     assert_layers_agree(out, dtype, magnitude_scales(make, x, dy_for), what="Dense")
+
+
+# ---- normalisation (ops and layers) ----------------------------------------------------------
+@st.composite
+def norm_matrix_shapes(draw):
+    """(rows, C): small, or about one in sixteen of at least MULTI_THREAD_ELEMENTS elements
+    (many rows of a few channels, or a few rows of many)."""
+    if draw(bigs):
+        c = draw(dims)
+        rows = -(-MULTI_THREAD_ELEMENTS // c) + draw(st.integers(0, 17))
+        return (rows, c) if draw(st.booleans()) else (draw(st.integers(1, 8)), rows)
+    return draw(small_shapes(2, 2))
+
+
+@st.composite
+def norm_cases(draw):
+    return dict(shape=draw(norm_matrix_shapes()), dtype=draw(dtypes),
+                offset=draw(st.sampled_from([0.0, 5.0, -100.0])),
+                spread=draw(st.sampled_from([1.0, 0.05, 30.0])), nan=draw(bigs),
+                x=draw(layouts), dy=draw(layouts), gamma=draw(layouts), beta=draw(layouts),
+                stats=draw(layouts), threads=draw(thread_counts), seed=draw(seeds))
+
+
+def norm_data(rng, case):
+    """x around the case's offset (a few NaN now and then: they spread over their channel or
+    row on both backends), dy, gamma, beta and moving statistics."""
+    shape, dtype = case["shape"], case["dtype"]
+    x = (case["offset"] + case["spread"] * rng.standard_normal(shape)).astype(dtype)
+    if case["nan"]:
+        x[rng.random(shape) < 0.01] = np.nan
+    c = shape[1]
+    return (x, values(rng, shape, dtype), values(rng, (c,), dtype, 2.0), values(rng, (c,), dtype),
+            (case["offset"] + rng.standard_normal(c)).astype(dtype),
+            rng.uniform(0.1, 3.0, c).astype(dtype))
+
+
+def inv_std_of(var, dtype):
+    return (1 / np.sqrt(np.asarray(var, np.float64) + 1e-5)).astype(dtype)
+
+
+@fuzz()
+@given(case=norm_cases())
+def test_normalization_ops(case):
+    dtype = case["dtype"]
+    rng = np.random.default_rng(case["seed"])
+    x, dy, gamma, beta, mm, mv = norm_data(rng, case)
+    bn_ref = numpy_ops.batch_norm_forward_train(x, gamma, beta, 1e-5)
+    inv_bn, inv_mv = inv_std_of(bn_ref[2], dtype), inv_std_of(mv, dtype)
+    ln_ref = numpy_ops.layer_norm_forward(x, gamma, beta, 1e-5)
+    xv, dyv = case["x"].apply(x), case["dy"].apply(dy)
+    gv, bv = case["gamma"].apply(gamma), case["beta"].apply(beta)
+    mmv, mvv = case["stats"].apply(mm), case["stats"].apply(mv)
+    bn_mean, bn_inv = case["stats"].apply(bn_ref[1]), case["stats"].apply(inv_bn)
+    ln_mean, ln_inv = case["stats"].apply(ln_ref[1]), case["stats"].apply(ln_ref[2])
+    with unchanged(xv, dyv, gv, bv, mmv, mvv, bn_mean, bn_inv, ln_mean, ln_inv), \
+            num_threads(case["threads"]):
+        bn = native_ops.batch_norm_forward_train(xv, gv, bv, 1e-5)
+        bn_back = native_ops.batch_norm_backward(dyv, xv, bn_mean, bn_inv, gv)
+        bn_eval = native_ops.batch_norm_forward_eval(xv, gv, bv, mmv, mvv, 1e-5)
+        bn_eval_back = native_ops.batch_norm_backward_eval(dyv, xv, mmv, inv_mv, gv)
+        ln = native_ops.layer_norm_forward(xv, gv, bv, 1e-5)
+        ln_back = native_ops.layer_norm_backward(dyv, xv, ln_mean, ln_inv, gv)
+    with np.errstate(invalid="ignore"):
+        scales = bn_backward_scales(dy, x, bn_ref[1], inv_bn, gamma)
+        eval_scales = bn_backward_scales(dy, x, mm, inv_mv, gamma)
+        ln_scales = ln_backward_scales(dy, x, ln_ref[1], ln_ref[2], gamma)
+        y_scale = f64abs(bn_ref[0]) + f64abs(beta)
+        eval_scale = (f64abs(x) + f64abs(mm)) * f64abs(gamma) / np.sqrt(mv.astype(np.float64))
+    for what, got, want, scale in [
+            ("bn forward y", bn[0], bn_ref[0], y_scale),
+            ("bn mean", bn[1], bn_ref[1], f64abs(bn_ref[1]) + np.sqrt(f64abs(bn_ref[2]))),
+            ("bn var", bn[2], bn_ref[2], f64abs(bn_ref[2])),
+            *[(f"bn backward {n}", g, w, s) for n, g, w, s in zip(
+                ("dx", "dgamma", "dbeta"), bn_back,
+                numpy_ops.batch_norm_backward(dy, x, bn_ref[1], inv_bn, gamma), scales)],
+            ("bn eval forward", bn_eval, numpy_ops.batch_norm_forward_eval(
+                x, gamma, beta, mm, mv, 1e-5), eval_scale + f64abs(beta)),
+            *[(f"bn eval backward {n}", g, w, s) for n, g, w, s in zip(
+                ("dx", "dgamma", "dbeta"), bn_eval_back,
+                numpy_ops.batch_norm_backward_eval(dy, x, mm, inv_mv, gamma), eval_scales)],
+            ("ln forward y", ln[0], ln_ref[0], f64abs(ln_ref[0]) + f64abs(beta)),
+            ("ln mean", ln[1], ln_ref[1], f64abs(ln_ref[1]) + 1 / f64abs(ln_ref[2])),
+            ("ln inv_std", ln[2], ln_ref[2], f64abs(ln_ref[2])),
+            *[(f"ln backward {n}", g, w, s) for n, g, w, s in zip(
+                ("dx", "dgamma", "dbeta"), ln_back,
+                numpy_ops.layer_norm_backward(dy, x, ln_ref[1], ln_ref[2], gamma), ln_scales)]]:
+        assert_close(got, want, dtype, scale, what=what)
+
+
+@st.composite
+def norm_layer_cases(draw):
+    """An input (N, ..., C) of rank 2 to 4 (small, or large enough for several threads)."""
+    name = draw(st.sampled_from(["BatchNormalization", "LayerNormalization"]))
+    training = draw(st.booleans())
+    shape = draw(shapes(min_dims=2, max_dims=4))
+    if name == "BatchNormalization" and training and np.prod(shape[:-1]) < 2:
+        shape = (2,) + shape[1:]    # training needs two values per channel
+    return dict(name=name, training=training, shape=shape, dtype=draw(dtypes),
+                offset=draw(st.sampled_from([0.0, 5.0])), momentum=draw(st.floats(0.0, 1.0)),
+                x=draw(layouts), dy=draw(layouts), threads=draw(thread_counts), seed=draw(seeds))
+
+
+@fuzz()
+@given(case=norm_layer_cases())
+def test_normalization_layers(case):
+    """Forward, backward, parameter gradients and moving statistics of the public layers on
+    both backends, with the same random gamma, beta and moving statistics."""
+    dtype, shape = case["dtype"], case["shape"]
+    rng = np.random.default_rng(case["seed"])
+    c = shape[-1]
+    x = (case["offset"] + values(rng, shape, dtype)).astype(dtype)
+    gamma, beta = values(rng, (c,), dtype, 2.0), values(rng, (c,), dtype)
+    moving = [values(rng, (c,), dtype), rng.uniform(0.1, 3.0, c).astype(dtype)]
+    dy_for = dy_maker(case["seed"], dtype, case["dy"])
+    out = {}
+    for backend in ("numpy", "native"):
+        with retrograd.use_backend(backend), num_threads(case["threads"]):
+            if case["name"] == "BatchNormalization":
+                layer = layers.BatchNormalization(c, momentum=case["momentum"], dtype=dtype)
+                layer.moving_mean[...], layer.moving_var[...] = moving
+            else:
+                layer = layers.LayerNormalization(c, dtype=dtype)
+            layer.gamma[...], layer.beta[...] = gamma, beta
+            layer.training = case["training"]
+            xv = case["x"].apply(x)
+            with unchanged(xv):
+                y = np.array(layer.forward(xv))
+            dy = dy_for(y.shape)
+            with unchanged(xv, dy):
+                dx, grads = layer.backward(dy)
+            out[backend] = [y, dx, *[g.copy() for g in grads], *[s.copy() for s in layer.state]]
+    # scales of the rounding error: the NumPy layer's statistics in float64
+    rows, dys = x.reshape(-1, c).astype(np.float64), dy_for(shape).reshape(-1, c)
+    if case["name"] == "BatchNormalization" and case["training"]:
+        mean, var = rows.mean(0), rows.var(0)
+        scales = bn_backward_scales(dys, rows, mean, 1 / np.sqrt(var + 1e-5), gamma)
+        state = [f64abs(moving[0]) + f64abs(mean), f64abs(moving[1]) + 2 * var]
+    elif case["name"] == "BatchNormalization":
+        scales = bn_backward_scales(dys, rows, moving[0], 1 / np.sqrt(moving[1] + 1e-5), gamma)
+        state = [f64abs(moving[0]), f64abs(moving[1])]
+    else:
+        mean = rows.mean(1)
+        scales = ln_backward_scales(dys, rows, mean, 1 / np.sqrt(rows.var(1) + 1e-5), gamma)
+        state = []
+    y_scale = f64abs(out["numpy"][0]) + f64abs(beta)
+    names = ["forward", "backward dx", "dgamma", "dbeta", "moving_mean", "moving_var"]
+    for name, got, want, scale in zip(names, out["native"], out["numpy"],
+                                      [y_scale, scales[0].reshape(shape), *scales[1:], *state]):
+        assert_close(got, want, dtype, scale, what=f"{case['name']} {name}")

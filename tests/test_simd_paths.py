@@ -83,6 +83,29 @@ CHECK = textwrap.dedent(r"""
         np.testing.assert_array_equal(yp, yr)
         np.testing.assert_array_equal(nat.maxpool2d_backward(yp, ip, xp.shape, (2, 2), (2, 2)),
                                       ref.maxpool2d_backward(yr, ir, xp.shape, (2, 2), (2, 2)))
+        # normalisation: channel counts off the vector widths and past the 256-channel tiles
+        for shape in ((37, 13), (19, 300)):
+            xn = (5 + rng.normal(size=shape)).astype(dtype)
+            gn = rng.normal(size=shape).astype(dtype)
+            gam, bet, mm = (rng.normal(size=shape[1]).astype(dtype) for _ in range(3))
+            mv = rng.uniform(0.5, 2, shape[1]).astype(dtype)
+            pairs = [(nat.batch_norm_forward_train(xn, gam, bet, 1e-5),
+                      ref.batch_norm_forward_train(xn, gam, bet, 1e-5)),
+                     ([nat.batch_norm_forward_eval(xn, gam, bet, mm, mv, 1e-5)],
+                      [ref.batch_norm_forward_eval(xn, gam, bet, mm, mv, 1e-5)]),
+                     (nat.layer_norm_forward(xn, gam, bet, 1e-5),
+                      ref.layer_norm_forward(xn, gam, bet, 1e-5))]
+            _, mean, var = pairs[0][1]
+            inv = (1 / np.sqrt(var.astype(np.float64) + 1e-5)).astype(dtype)
+            _, lmean, linv = pairs[2][1]
+            for f, m, i in (("batch_norm_backward", mean, inv),
+                            ("batch_norm_backward_eval", mm, inv),
+                            ("layer_norm_backward", lmean, linv)):
+                pairs.append((getattr(nat, f)(gn, xn, m, i, gam),
+                              getattr(ref, f)(gn, xn, m, i, gam)))
+            for got, want in pairs:
+                for a, r in zip(got, want):
+                    np.testing.assert_allclose(a, r, **tol)
     print("ok", retrograd._config.config()["simd"])
 """)
 

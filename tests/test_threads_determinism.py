@@ -30,7 +30,8 @@ import pytest
 import retrograd
 from retrograd.backend import native_ops
 from retrograd.datasets import load_digits
-from retrograd.layers import Conv2D, Dense, Flatten, MaxPooling2D, ReLU
+from retrograd.layers import (BatchNormalization, Conv2D, Dense, Flatten, LayerNormalization,
+                              MaxPooling2D, ReLU)
 from retrograd.losses import SparseCategoricalCrossEntropy
 from retrograd.optimizers import Adam
 
@@ -51,6 +52,17 @@ def wide_cnn(seed):
         Conv2D(1, 16, 3, padding=1, seed=seed), ReLU(), MaxPooling2D(2),
         Conv2D(16, 16, 3, padding=1, seed=seed + 1), ReLU(), MaxPooling2D(2),
         Flatten(), Dense(16 * 8 * 8, 10, seed=seed + 2)])
+
+
+def normalized_cnn(seed):
+    """wide_cnn with BatchNormalization after each convolution and LayerNormalization before
+    the classifier: at batch 48 the first BatchNormalization's statistics and sums run on
+    three threads (48*32*32*16 values)."""
+    return retrograd.Sequential([
+        Conv2D(1, 16, 3, padding=1, seed=seed), BatchNormalization(16), ReLU(), MaxPooling2D(2),
+        Conv2D(16, 16, 3, padding=1, seed=seed + 1), BatchNormalization(16), ReLU(),
+        MaxPooling2D(2), Flatten(), Dense(16 * 8 * 8, 32, seed=seed + 2), LayerNormalization(32),
+        ReLU(), Dense(32, 10, seed=seed + 3)])
 
 
 def wide_data():
@@ -164,6 +176,18 @@ def test_native_training_does_not_depend_on_the_thread_count(restore_num_threads
     for threads in (1, 2, 3, 3):
         retrograd.set_num_threads(threads)
         runs.append(train("native", wide_cnn(0), x, y, WIDE_BATCH, epochs=2))
+    for run in runs[1:]:
+        assert_identical(runs[0], run)
+
+
+@needs_native
+def test_native_training_with_normalization_does_not_depend_on_the_thread_count(
+        restore_num_threads):
+    x, y = wide_data()
+    runs = []
+    for threads in (1, 2, 3, 4):   # (the weights include the moving statistics)
+        retrograd.set_num_threads(threads)
+        runs.append(train("native", normalized_cnn(0), x, y, WIDE_BATCH, epochs=2))
     for run in runs[1:]:
         assert_identical(runs[0], run)
 
