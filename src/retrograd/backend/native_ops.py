@@ -8,6 +8,7 @@ Kernels whose function only flattens its inputs and allocates outputs like the f
 are made from the kernel table (``retrograd._native._table``, entries with ``ops``),
 as are the element-wise activations and the optimizer steps.
 """
+import importlib
 import inspect
 import re
 import threading
@@ -19,8 +20,9 @@ from .._native import _activations, _conv, _dense, _dropout, _optimizers, _pool,
     _softmax
 from .._native._table import ACTIVATIONS, KERNELS, MAX_POSITIONS, OPTIMIZERS
 
-_MODULES = {"_activations": _activations, "_conv": _conv, "_dense": _dense,
-            "_dropout": _dropout, "_pool": _pool, "_softmax": _softmax}
+# the wrapper modules the kernel table generates, by name
+_MODULES = {m: importlib.import_module(f"{_runtime.__package__}.{m}")
+            for m in sorted({k.module for k in KERNELS if k.module})}
 
 
 def _bind(signature, args, kwargs):
