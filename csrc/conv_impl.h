@@ -310,7 +310,7 @@ static void RG_F(conv_backward_team)(void *p, int t, int T)
     RG_T *dx = a->dx;
     RG_T *cols = a->work + P->shared + t * P->per_thread;
     if (P->direct)   /* xpad and the dypad planes (conv_direct_impl.h) */
-        RG_F(zero_run)(cols, P->off_dypad + P->d_f6 * P->d_rows * P->d_wid);
+        RG_F(zero_run)(cols, P->off_dypad + P->d_lead + P->d_f6 * P->d_rows * P->d_wid);
     RG_T *dcols = cols + P->off_dcols;
     RG_T *dyt = cols + P->off_dyt;               /* dy tile, rows padded to ldb */
     RG_T *dyT = cols + P->off_dyT;               /* dy tile transposed (colsT layout) */
@@ -322,7 +322,7 @@ static void RG_F(conv_backward_team)(void *p, int t, int T)
         memset(dw, 0, (size_t)(P->kpad * P->ldb) * sizeof(RG_T));
         for (int64_t f = 0; f < F; ++f) dbg[f] = 0.0;
         if (P->direct) {
-            RG_T *xpad = cols, *dypad = cols + P->off_dypad;
+            RG_T *xpad = cols, *dypad = cols + P->off_dypad + P->d_lead;
             for (int64_t n = N * grp / G; n < N * (grp + 1) / G; ++n) {
                 RG_F(direct_fill_image)(xpad, x + n * H * W, g, P);
                 RG_F(direct_fill_dy)(dypad, dbg, dy + n * per_image * F, g, P, F);

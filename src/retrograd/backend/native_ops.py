@@ -8,6 +8,7 @@ Kernels whose function only flattens its inputs and allocates outputs like the f
 are made from the kernel table (``retrograd._native._table``, entries with ``ops``),
 as are the element-wise activations and the optimizer steps.
 """
+import importlib
 import inspect
 import re
 import threading
@@ -19,8 +20,9 @@ from .._native import _activations, _conv, _dense, _dropout, _norm, _optimizers,
     _runtime, _softmax
 from .._native._table import ACTIVATIONS, KERNELS, MAX_POSITIONS, OPTIMIZERS
 
-_MODULES = {"_activations": _activations, "_conv": _conv, "_dense": _dense,
-            "_dropout": _dropout, "_norm": _norm, "_pool": _pool, "_softmax": _softmax}
+# the wrapper modules the kernel table generates, by name
+_MODULES = {m: importlib.import_module(f"{_runtime.__package__}.{m}")
+            for m in sorted({k.module for k in KERNELS if k.module})}
 
 
 def _bind(signature, args, kwargs):
@@ -50,13 +52,21 @@ def _check_grad(owner, name, a, shape):
 _workspace = threading.local()
 
 
+_ALIGN = 64   # bytes: a cache line, and the widest vector the kernels load
+
+
 def _workspace_buffer(size, dtype):
     """A flat scratch array of at least ``size`` elements of ``dtype``, one per Python thread
-    and dtype, kept between calls and grown on demand."""
+    and dtype, kept between calls and grown on demand.  It starts on a 64-byte boundary:
+    the kernels lay their tiles out at multiples of 64 bytes from its start, and a vector
+    load that straddles two cache lines costs (LeNet's first convolution's backward took
+    25% longer on an unlucky 16-byte-aligned buffer)."""
     buffers = _workspace.__dict__.setdefault("buffers", {})
     buf = buffers.get(dtype.char)
     if buf is None or buf.size < size:
-        buf = buffers[dtype.char] = np.empty(size, dtype=dtype)
+        raw = np.empty(size + _ALIGN // dtype.itemsize, dtype=dtype)
+        start = (-raw.ctypes.data % _ALIGN) // dtype.itemsize
+        buf = buffers[dtype.char] = raw[start:start + size]
     return buf
 
 
