@@ -58,5 +58,19 @@
 #define RG_NORM_BLOCK 16    /* rows per update of a group's running (count, mean, M2) */
 #define RG_NORM_TILE 256    /* channels per stack tile of block sums or coefficients */
 
+/* The sums over the groups, in group order, of channel c's two partial sums in work (group g:
+ * work[2 g C + c] and work[(2 g + 1) C + c]). */
+static void rg_norm_totals(const double *work, int64_t groups, int64_t ch, int64_t c,
+                           double *first, double *second)
+{
+    double a = 0.0, b = 0.0;
+    for (int64_t g = 0; g < groups; ++g) {
+        a += work[2 * g * ch + c];
+        b += work[(2 * g + 1) * ch + c];
+    }
+    *first = a;
+    *second = b;
+}
+
 #define RG_TEMPLATE "norm_impl.h"
 #include "rg_instantiate.h"

@@ -315,11 +315,8 @@ static void RG_F(bn_backward_team)(void *p, int t, int T)
     rg_block(ch, 1, t, T, &b0, &b1);
     const double inv_n = 1.0 / (double)a->rows;
     for (int64_t c = b0; c < b1; ++c) {
-        double s1 = 0.0, s2 = 0.0;
-        for (int64_t g = 0; g < a->groups; ++g) {
-            s1 += a->work[2 * g * ch + c];
-            s2 += a->work[(2 * g + 1) * ch + c];
-        }
+        double s1, s2;
+        rg_norm_totals(a->work, a->groups, ch, c, &s1, &s2);
         const double k = (double)a->inv_std[c], dgamma = k * s2;
         a->dbeta[c] = (RG_T)s1;
         a->dgamma[c] = (RG_T)dgamma;
@@ -378,11 +375,8 @@ void RG_F(rg_batch_norm_backward_eval)(RG_T *dx, RG_T *dgamma, RG_T *dbeta, doub
     rg_parallel_for(a.groups, 1, RG_F(bn_threads)(rows, channels, n_threads),
                     RG_F(bn_backward_eval_groups), &a);
     for (int64_t c = 0; c < channels; ++c) {
-        double s1 = 0.0, s2 = 0.0;
-        for (int64_t g = 0; g < a.groups; ++g) {
-            s1 += work[2 * g * channels + c];
-            s2 += work[(2 * g + 1) * channels + c];
-        }
+        double s1, s2;
+        rg_norm_totals(work, a.groups, channels, c, &s1, &s2);
         dbeta[c] = (RG_T)s1;
         dgamma[c] = (RG_T)((double)inv_std[c] * s2);
     }
@@ -467,11 +461,8 @@ void RG_F(rg_layer_norm_backward)(RG_T *dx, RG_T *dgamma, RG_T *dbeta, double *w
     rg_parallel_for(a.groups, 1, RG_F(bn_threads)(rows, cols, n_threads),
                     RG_F(ln_backward_groups), &a);
     for (int64_t j = 0; j < cols; ++j) {
-        double sg = 0.0, sb = 0.0;
-        for (int64_t g = 0; g < a.groups; ++g) {
-            sg += work[2 * g * cols + j];
-            sb += work[(2 * g + 1) * cols + j];
-        }
+        double sg, sb;
+        rg_norm_totals(work, a.groups, cols, j, &sg, &sb);
         dgamma[j] = (RG_T)sg;
         dbeta[j] = (RG_T)sb;
     }

@@ -1,5 +1,7 @@
 """Shared fixtures: the backends, the two float dtypes with their comparison
 tolerances, thread-count restoration, and a central-difference helper."""
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -36,6 +38,18 @@ def dtype(request):
 def tol(dtype):
     """assert_allclose keyword arguments for comparing the backends in ``dtype``."""
     return TOLERANCES[np.dtype(dtype)]
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """retrograd.set_num_threads(n) for the block, the old count restored after (for
+    hypothesis tests, which cannot take function-scoped fixtures)."""
+    before = retrograd.get_num_threads()
+    retrograd.set_num_threads(n)
+    try:
+        yield
+    finally:
+        retrograd.set_num_threads(before)
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import retrograd
-from conftest import MULTI_THREAD_ELEMENTS, TOLERANCES
+from conftest import MULTI_THREAD_ELEMENTS, TOLERANCES, num_threads
 from retrograd import layers, losses, optimizers
 from retrograd.backend import numpy_ops
-from test_native_norm import bn_backward_scales, ln_backward_scales
+from test_native_norm import bn_backward_scales, inv_std_of, ln_backward_scales
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
                                 reason="native kernels not built")
@@ -97,17 +97,6 @@ def unchanged(*views):
     yield
     for i, (owner, data) in enumerate(zip(owners, before)):
         assert owner.tobytes() == data, f"input {i} of the kernel was modified"
-
-
-@contextlib.contextmanager
-def num_threads(n):
-    """retrograd.set_num_threads(n) for the block, the old count restored after."""
-    before = retrograd.get_num_threads()
-    retrograd.set_num_threads(n)
-    try:
-        yield
-    finally:
-        retrograd.set_num_threads(before)
 
 
 # ---- data ----------------------------------------------------------------------------------
@@ -944,10 +933,6 @@ def norm_data(rng, case):
     return (x, values(rng, shape, dtype), values(rng, (c,), dtype, 2.0), values(rng, (c,), dtype),
             (case["offset"] + rng.standard_normal(c)).astype(dtype),
             rng.uniform(0.1, 3.0, c).astype(dtype))
-
-
-def inv_std_of(var, dtype):
-    return (1 / np.sqrt(np.asarray(var, np.float64) + 1e-5)).astype(dtype)
 
 
 @fuzz()

@@ -12,7 +12,6 @@ for the checks of the Cython wrappers and of native_ops.
 Comparisons: a result that is a sum (or cancels like one) is compared with
 atol + rtol * (the same expression over |terms|), as in test_fuzz_kernels.py.
 """
-import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import retrograd
-from conftest import MULTI_THREAD_ELEMENTS, TOLERANCES
+from conftest import MULTI_THREAD_ELEMENTS, TOLERANCES, num_threads
 from retrograd.backend import numpy_ops
 
 pytestmark = pytest.mark.skipif(not retrograd.native_available(),
@@ -54,17 +53,6 @@ def assert_within(got, want, dtype, scale, what):
         raise AssertionError(f"{what}: {np.count_nonzero(bad)} of {bad.size} beyond the bound; "
                              f"first at {i}: got {got[i]!r}, want {want[i]!r}, "
                              f"bound {bound[i]!r}")
-
-
-@contextlib.contextmanager
-def num_threads(n):
-    """retrograd.set_num_threads(n) for the block, the old count restored after."""
-    before = retrograd.get_num_threads()
-    retrograd.set_num_threads(n)
-    try:
-        yield
-    finally:
-        retrograd.set_num_threads(before)
 
 
 def make_case(seed, shape, dtype, offset=0.0, spread=1.0):
