@@ -364,6 +364,21 @@ static void RG_F(bn_backward_eval_groups)(void *p, int64_t g0, int64_t g1, int t
     }
 }
 
+/* The backward kernels of one pass: groups in parallel (fn leaves sums for dbeta in work[2 g]
+ * and for dgamma in work[2 g + 1]), then dbeta and dgamma from them in group order, dgamma
+ * scaled by inv_std[c] where `scaled` (BatchNormalization's sums of dy (x - mean)). */
+static void RG_F(one_pass_backward)(RG_F(bn_call) *a, rg_range_fn fn, RG_T *dgamma, RG_T *dbeta,
+                                    int scaled, int n_threads)
+{
+    rg_parallel_for(a->groups, 1, RG_F(bn_threads)(a->rows, a->ch, n_threads), fn, a);
+    for (int64_t c = 0; c < a->ch; ++c) {
+        double sb, sg;
+        rg_norm_totals(a->work, a->groups, a->ch, c, &sb, &sg);
+        dbeta[c] = (RG_T)sb;
+        dgamma[c] = (RG_T)(scaled ? (double)a->inv_std[c] * sg : sg);
+    }
+}
+
 void RG_F(rg_batch_norm_backward_eval)(RG_T *dx, RG_T *dgamma, RG_T *dbeta, double *work,
                                        const RG_T *dy, const RG_T *x, const RG_T *mean,
                                        const RG_T *inv_std, const RG_T *gamma, int64_t rows,
@@ -372,14 +387,7 @@ void RG_F(rg_batch_norm_backward_eval)(RG_T *dx, RG_T *dgamma, RG_T *dbeta, doub
     RG_F(bn_call) a = { .out = dx, .work = work, .x = x, .dy = dy, .gamma = gamma,
                         .mean = mean, .inv_std = inv_std, .rows = rows, .ch = channels,
                         .groups = rg_groups(rows) };
-    rg_parallel_for(a.groups, 1, RG_F(bn_threads)(rows, channels, n_threads),
-                    RG_F(bn_backward_eval_groups), &a);
-    for (int64_t c = 0; c < channels; ++c) {
-        double s1, s2;
-        rg_norm_totals(work, a.groups, channels, c, &s1, &s2);
-        dbeta[c] = (RG_T)s1;
-        dgamma[c] = (RG_T)((double)inv_std[c] * s2);
-    }
+    RG_F(one_pass_backward)(&a, RG_F(bn_backward_eval_groups), dgamma, dbeta, 1, n_threads);
 }
 
 /* Eval forward: a block of rows per thread, scale and shift computed per thread into stack
@@ -434,7 +442,7 @@ void RG_F(rg_layer_norm_forward)(RG_T *y, RG_T *mean, RG_T *inv_std, const RG_T 
                     RG_F(ln_forward_range), &a);
 }
 
-/* Groups [g0, g1): dx of their rows, and their partial dgamma, dbeta in work[g]. */
+/* Groups [g0, g1): dx of their rows, and their partial dbeta, dgamma in work[2 g], [2 g + 1]. */
 static void RG_F(ln_backward_groups)(void *p, int64_t g0, int64_t g1, int t)
 {
     const RG_F(bn_call) *a = p;
@@ -442,8 +450,8 @@ static void RG_F(ln_backward_groups)(void *p, int64_t g0, int64_t g1, int t)
     for (int64_t g = g0; g < g1; ++g) {
         int64_t r0, r1;
         RG_F(bn_group_rows)(a, g, &r0, &r1);
-        double *accg = a->work + 2 * g * cols, *accb = accg + cols;
-        for (int64_t j = 0; j < 2 * cols; ++j) accg[j] = 0.0;
+        double *accb = a->work + 2 * g * cols, *accg = accb + cols;
+        for (int64_t j = 0; j < 2 * cols; ++j) accb[j] = 0.0;
         RG_F(ln_backward_rows)(a->out + r0 * cols, accg, accb, a->dy + r0 * cols,
                                a->x + r0 * cols, a->mean + r0, a->inv_std + r0, a->gamma,
                                r1 - r0, cols);
@@ -458,14 +466,7 @@ void RG_F(rg_layer_norm_backward)(RG_T *dx, RG_T *dgamma, RG_T *dbeta, double *w
     RG_F(bn_call) a = { .out = dx, .work = work, .x = x, .dy = dy, .gamma = gamma,
                         .mean = mean, .inv_std = inv_std, .rows = rows, .ch = cols,
                         .groups = rg_groups(rows) };
-    rg_parallel_for(a.groups, 1, RG_F(bn_threads)(rows, cols, n_threads),
-                    RG_F(ln_backward_groups), &a);
-    for (int64_t j = 0; j < cols; ++j) {
-        double sg, sb;
-        rg_norm_totals(work, a.groups, cols, j, &sg, &sb);
-        dgamma[j] = (RG_T)sg;
-        dbeta[j] = (RG_T)sb;
-    }
+    RG_F(one_pass_backward)(&a, RG_F(ln_backward_groups), dgamma, dbeta, 0, n_threads);
 }
 
 #undef RG_F
