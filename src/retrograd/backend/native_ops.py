@@ -47,8 +47,8 @@ def _check_grad(owner, name, a, shape):
 
 
 # ---- workspaces ------------------------------------------------------------------------------
-# Conv2D and Dense keep their scratch buffer between calls: one per Python thread and dtype,
-# grown on demand, so no call allocates a large scratch array.
+# Conv2D, Dense and the normalisation reductions keep their scratch buffer between calls: one
+# per Python thread and dtype, grown on demand, so no call allocates a large scratch array.
 _workspace = threading.local()
 
 
