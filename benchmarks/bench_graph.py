@@ -16,12 +16,11 @@ medians are printed.
     python benchmarks/bench_graph.py --layers 50 --repeats 50
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
+from retrograd.bench import race
 from retrograd.layers import Add, ReLU
 
 
@@ -65,17 +64,6 @@ def model_step(model, x, g):
     return model.backward(g)
 
 
-def race(contenders, repeats):
-    """Median seconds of each contender, the contenders alternating in every repeat."""
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--layers", type=int, default=200, help="nodes per model")
@@ -89,14 +77,11 @@ def main(argv=None):
     graph, calls = residual_graph(args.layers // 2)
     nodes = {"Sequential chain": args.layers, "Model graph (ReLU + Add pairs)":
              2 * (args.layers // 2)}
-    for _ in range(3):  # warm-up
-        model_step(sequential, x, g)
-        model_step(graph, x, g)
     medians = race({
-        "Sequential chain": lambda: model_step(sequential, x, g),
-        "Sequential chain by hand": lambda: by_hand_chain(layers, x, g),
-        "Model graph (ReLU + Add pairs)": lambda: model_step(graph, x, g),
-        "Model graph (ReLU + Add pairs) by hand": lambda: by_hand_graph(calls, x, g),
+        "Sequential chain": (lambda: model_step(sequential, x, g), None),
+        "Sequential chain by hand": (lambda: by_hand_chain(layers, x, g), None),
+        "Model graph (ReLU + Add pairs)": (lambda: model_step(graph, x, g), None),
+        "Model graph (ReLU + Add pairs) by hand": (lambda: by_hand_graph(calls, x, g), None),
     }, args.repeats)
     print(f"backend {args.backend}, {args.repeats} repeats, medians of forward+backward")
     print(f"{'case':<32} {'nodes':>5} {'model ms':>9} {'by hand ms':>10} {'us/node':>8}")

@@ -33,13 +33,12 @@ when it is installed).
 import argparse
 import contextlib
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
 from retrograd import losses, optimizers, zoo
+from retrograd.bench import race
 
 try:
     import torch
@@ -66,21 +65,6 @@ MODELS = {
                  (32, 32, 3), (128,), 0.9),
 }
 QUICK_SHAPES = {"lenet": (28, 28, 1), "vgg": (8, 8, 3), "resnet20": (8, 8, 3)}
-
-
-def race(contenders, repeats, warmup=1):
-    """{name: median seconds} of the callables of ``contenders`` (name -> (fn, repeats or
-    None for all)), run in turn within each repeat after ``warmup`` untimed rounds."""
-    times = {name: [] for name in contenders}
-    for r in range(warmup + repeats):
-        for name, (fn, most) in contenders.items():
-            if most is not None and r >= warmup + most:
-                continue
-            start = time.perf_counter()
-            fn()
-            if r >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def ours_step(name, backend, image_shape, x, y):

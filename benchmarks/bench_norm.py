@@ -31,13 +31,11 @@ read + written).
 """
 import argparse
 import platform
-import statistics
-import time
 
 import numpy as np
 
 import retrograd
-from retrograd.bench import copy_bandwidth
+from retrograd.bench import copy_bandwidth, race
 from retrograd.layers import BatchNormalization, LayerNormalization
 
 try:
@@ -51,19 +49,9 @@ if retrograd.native_available():
 NUMPY_REPEATS = 3
 
 
-def race(contenders, repeats, warmup=1):
-    """{name: median ms} of the callables of ``contenders`` (name -> (fn, repeats or None
-    for all)), run in turn within each repeat after ``warmup`` untimed rounds."""
-    times = {name: [] for name in contenders}
-    for r in range(warmup + repeats):
-        for name, (fn, most) in contenders.items():
-            if most is not None and r >= warmup + most:
-                continue
-            start = time.perf_counter()
-            fn()
-            if r >= warmup:
-                times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+def race_ms(contenders, repeats, warmup=1):
+    """``retrograd.bench.race`` in milliseconds."""
+    return {name: 1e3 * t for name, t in race(contenders, repeats, warmup).items()}
 
 
 def layer_pass(backend, make, x, dy):
@@ -170,7 +158,7 @@ def main(argv=None):
                 if torch:
                     torch.set_num_threads(t)
                     contenders["torch"] = (torch_pass(kind, x, dy), None)
-                ms = race(contenders, args.repeats)
+                ms = race_ms(contenders, args.repeats)
                 nat, tor = ms["native"], ms.get("torch")
                 gbs = arrays * x.nbytes / (ms["kernels"] * 1e-3) / 1e9
                 print(f"{name:<20}{str(shape).replace(' ', ''):<18}{t:>4}{nat:>9.2f}"

@@ -47,6 +47,22 @@ def median_time(fn, repeats=10, warmup=2):
     return statistics.median(times)
 
 
+def race(contenders, repeats, warmup=1):
+    """{name: median seconds} of the callables of ``contenders`` (name -> (fn, repeats or
+    None for all)), run in turn within each repeat after ``warmup`` untimed rounds, so a
+    machine whose speed drifts slows every contender alike."""
+    times = {name: [] for name in contenders}
+    for r in range(warmup + repeats):
+        for name, (fn, most) in contenders.items():
+            if most is not None and r >= warmup + most:
+                continue
+            start = time.perf_counter()
+            fn()
+            if r >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def median_ms(fn, repeats, warmup=1):
     """``median_time`` in milliseconds (the unit of the benchmark scripts' tables)."""
     return 1e3 * median_time(fn, repeats, warmup)
